@@ -1,0 +1,230 @@
+package dev.keel.ca;
+
+import dev.keel.ca.internal.CaCertificates;
+import dev.keel.ca.internal.PemFiles;
+import dev.keel.identity.KeyPairs;
+import dev.keel.identity.KeyType;
+import dev.keel.identity.PublicKeys;
+import dev.keel.identity.SigningException;
+import dev.keel.identity.SigningKey;
+import dev.keel.identity.SoftwareSigningKey;
+import dev.keel.identity.TrustDomain;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Properties;
+
+/**
+ * The CA's data directory. It holds the CA in Istio's {@code cacerts} layout ({@code ca-cert.pem},
+ * {@code ca-key.pem}, {@code cert-chain.pem}, {@code root-cert.pem}), the JWT-SVID signing key, the
+ * audit log, and {@code ca.properties} naming the trust domain and where each key lives.
+ *
+ * <p>Two ways to create one: {@link #initSelfSigned} generates a root and an issuing intermediate;
+ * {@link #importCacerts} plugs in an enterprise root's intermediate after checking every file.
+ * {@link #load} checks it all again on every start.
+ */
+public final class CaDirectory {
+
+    public static final String CA_CERT = "ca-cert.pem";
+    public static final String CA_KEY = "ca-key.pem";
+    public static final String CERT_CHAIN = "cert-chain.pem";
+    public static final String ROOT_CERT = "root-cert.pem";
+    public static final String ROOT_KEY = "root-key.pem";
+    public static final String JWT_KEY = "jwt-key.pem";
+    public static final String CONFIG = "ca.properties";
+    public static final String AUDIT_LOG = "audit.log";
+
+    /** Istio's self-signed root lives ten years; the issuing intermediate one, renewed by the operator. */
+    public static final Duration ROOT_TTL = Duration.ofDays(3650);
+    public static final Duration INTERMEDIATE_TTL = Duration.ofDays(365);
+
+    private CaDirectory() {
+    }
+
+    /** What {@link #load} returns: the configuration and the checked signing CA. */
+    public record LoadedCa(Path dir, CaConfig config, SigningCa signingCa, SigningKey jwtKey, String jwtKeyId) {
+
+        public Path auditLog() {
+            return dir.resolve(AUDIT_LOG);
+        }
+    }
+
+    /** The contents of {@code ca.properties}. */
+    public record CaConfig(TrustDomain trustDomain, String mode, String caKey, String jwtKey) {
+
+        public CaConfig {
+            Objects.requireNonNull(trustDomain, "trustDomain");
+            Objects.requireNonNull(mode, "mode");
+            Objects.requireNonNull(caKey, "caKey");
+            Objects.requireNonNull(jwtKey, "jwtKey");
+        }
+    }
+
+    /**
+     * Generates a self-signed root (10 years) and an issuing intermediate (1 year, pathLen 0) with
+     * file keys, and a JWT-SVID key.
+     *
+     * @throws IOException if {@code dir} already holds a CA: a second init would orphan every
+     *     certificate the first one issued
+     */
+    public static LoadedCa initSelfSigned(Path dir, TrustDomain trustDomain, KeyType keyType, Clock clock)
+            throws IOException {
+        refuseExisting(dir);
+        Instant now = clock.instant();
+        KeyPair rootPair = KeyPairs.generate(keyType);
+        KeyPair caPair = KeyPairs.generate(keyType);
+        SoftwareSigningKey rootKey = SoftwareSigningKey.of("file:" + ROOT_KEY, rootPair);
+        X509Certificate root;
+        X509Certificate intermediate;
+        try {
+            root = CaCertificates.selfSignedRoot(trustDomain, rootKey, now.minus(Duration.ofMinutes(5)), now.plus(ROOT_TTL));
+            intermediate = CaCertificates.intermediate(trustDomain, caPair.getPublic(), root, rootKey,
+                    now.minus(Duration.ofMinutes(5)), now.plus(INTERMEDIATE_TTL));
+        } catch (SigningException e) {
+            throw new IOException("cannot sign the CA certificates: " + e.getMessage(), e);
+        }
+        Files.createDirectories(dir);
+        PemFiles.writePrivateKey(dir.resolve(ROOT_KEY), rootPair);
+        PemFiles.writePrivateKey(dir.resolve(CA_KEY), caPair);
+        PemFiles.writePrivateKey(dir.resolve(JWT_KEY), KeyPairs.generate(KeyType.EC_P256));
+        PemFiles.writeCertificates(dir.resolve(ROOT_CERT), List.of(root));
+        PemFiles.writeCertificates(dir.resolve(CA_CERT), List.of(intermediate));
+        PemFiles.writeCertificates(dir.resolve(CERT_CHAIN), List.of(intermediate, root));
+        writeConfig(dir, new CaConfig(trustDomain, "self-signed", "file:" + CA_KEY, "file:" + JWT_KEY));
+        return load(dir, clock, KeyResolver.files(dir));
+    }
+
+    /**
+     * Plugs in an enterprise root: checks Istio's four {@code cacerts} files in {@code cacerts}
+     * (key matches certificate, chain verifies to the root, CA flags and key usage, validity) and
+     * copies them into {@code dir}.
+     *
+     * @throws IOException naming the file and the problem; {@code dir} is left untouched
+     */
+    public static LoadedCa importCacerts(Path dir, Path cacerts, TrustDomain trustDomain, Clock clock)
+            throws IOException {
+        refuseExisting(dir);
+        Objects.requireNonNull(cacerts, "cacerts");
+        check(cacerts, trustDomain, "file:" + cacerts.resolve(CA_KEY).toAbsolutePath(), KeyResolver.files(cacerts),
+                clock.instant());
+        Files.createDirectories(dir);
+        KeyPair caPair = PemFiles.readKeyPair(cacerts.resolve(CA_KEY));
+        PemFiles.writePrivateKey(dir.resolve(CA_KEY), caPair);
+        for (String name : List.of(CA_CERT, CERT_CHAIN, ROOT_CERT)) {
+            PemFiles.writeCertificates(dir.resolve(name), PemFiles.readCertificates(cacerts.resolve(name)));
+        }
+        PemFiles.writePrivateKey(dir.resolve(JWT_KEY), KeyPairs.generate(KeyType.EC_P256));
+        writeConfig(dir, new CaConfig(trustDomain, "plugged", "file:" + CA_KEY, "file:" + JWT_KEY));
+        return load(dir, clock, KeyResolver.files(dir));
+    }
+
+    /** Loads and checks the CA in {@code dir}, resolving its keys with {@code keys}. */
+    public static LoadedCa load(Path dir, Clock clock, KeyResolver keys) throws IOException {
+        CaConfig config = readConfig(dir);
+        SigningCa ca = check(dir, config.trustDomain(), config.caKey(), keys, clock.instant());
+        SigningKey jwtKey = keys.resolve(config.jwtKey());
+        return new LoadedCa(dir, config, ca, jwtKey, PublicKeys.sha256Fingerprint(jwtKey.publicKey()).substring(0, 32));
+    }
+
+    private static SigningCa check(Path dir, TrustDomain trustDomain, String caKeyReference, KeyResolver keys,
+            Instant now) throws IOException {
+        List<X509Certificate> caCert = PemFiles.readCertificates(dir.resolve(CA_CERT));
+        if (caCert.size() != 1) {
+            throw new IOException(CA_CERT + ": holds " + caCert.size() + " certificates (expected: exactly 1)");
+        }
+        List<X509Certificate> chain = Files.exists(dir.resolve(CERT_CHAIN))
+                ? PemFiles.readCertificates(dir.resolve(CERT_CHAIN)) : List.of(caCert.get(0));
+        if (!chain.get(0).equals(caCert.get(0))) {
+            // Istio accepts a cert-chain.pem that omits ca-cert.pem; normalize to "CA first".
+            List<X509Certificate> full = new ArrayList<>();
+            full.add(caCert.get(0));
+            full.addAll(chain);
+            chain = full;
+        }
+        List<X509Certificate> roots = PemFiles.readCertificates(dir.resolve(ROOT_CERT));
+        try {
+            SigningCa.checkCaCertificate(CA_CERT, caCert.get(0), now);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage());
+        }
+        for (X509Certificate root : roots) {
+            try {
+                SigningCa.checkCaCertificate(ROOT_CERT, root, now);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(e.getMessage());
+            }
+        }
+        SigningKey key;
+        try {
+            key = keys.resolve(caKeyReference);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(CA_KEY + ": " + e.getMessage());
+        }
+        try {
+            return SigningCa.of(trustDomain, chain, roots, key, now);
+        } catch (IllegalArgumentException e) {
+            String message = e.getMessage();
+            if (message.startsWith("CA key")) {
+                throw new IOException(CA_KEY + ": does not match " + CA_CERT + " (" + message + ")");
+            }
+            if (message.startsWith("the CA chain")) {
+                throw new IOException(CERT_CHAIN + ": does not verify to " + ROOT_CERT + ": " + message);
+            }
+            throw new IOException(message);
+        }
+    }
+
+    private static void refuseExisting(Path dir) throws IOException {
+        if (Files.exists(dir.resolve(CONFIG)) || Files.exists(dir.resolve(CA_KEY))) {
+            throw new IOException(dir + " already holds a CA (" + CONFIG + " or " + CA_KEY
+                    + " exists); refusing to overwrite it");
+        }
+    }
+
+    private static void writeConfig(Path dir, CaConfig config) throws IOException {
+        Properties properties = new Properties();
+        properties.setProperty("trust_domain", config.trustDomain().name());
+        properties.setProperty("mode", config.mode());
+        properties.setProperty("ca_key", config.caKey());
+        properties.setProperty("jwt_key", config.jwtKey());
+        StringWriter out = new StringWriter();
+        properties.store(out, "Keel CA");
+        PemFiles.writeAtomically(dir.resolve(CONFIG), out.toString(), false);
+    }
+
+    static CaConfig readConfig(Path dir) throws IOException {
+        Path file = dir.resolve(CONFIG);
+        if (!Files.exists(file)) {
+            throw new IOException(CONFIG + ": missing in " + dir.toAbsolutePath() + " (run 'keel ca init' first)");
+        }
+        Properties properties = new Properties();
+        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            properties.load(reader);
+        }
+        try {
+            return new CaConfig(TrustDomain.parse(required(properties, "trust_domain")), required(properties, "mode"),
+                    required(properties, "ca_key"), required(properties, "jwt_key"));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(CONFIG + ": " + e.getMessage());
+        }
+    }
+
+    private static String required(Properties properties, String name) throws IOException {
+        String value = properties.getProperty(name);
+        if (value == null || value.isBlank()) {
+            throw new IOException(CONFIG + ": " + name + " is missing");
+        }
+        return value.trim();
+    }
+}

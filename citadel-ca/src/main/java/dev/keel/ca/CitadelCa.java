@@ -1,0 +1,83 @@
+package dev.keel.ca;
+
+import dev.keel.ca.audit.AuditLog;
+import dev.keel.ca.auth.CallerAuthenticator;
+import dev.keel.ca.auth.CallerAuthenticatorChain;
+import dev.keel.ca.auth.X509SvidAuthenticator;
+import dev.keel.identity.Bundle;
+import dev.keel.identity.BundleSource;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A CA assembled from its loaded data directory: issuer, JWT-SVID minter, trust bundle, audit log
+ * and the service that ties them together. Caller authentication is the client X.509-SVID first,
+ * then whatever token authenticators the composition root adds (TokenReview, a JWT issuer).
+ *
+ * <p>Thread-safe; {@link #close()} drains and closes the audit log.
+ */
+public final class CitadelCa implements AutoCloseable {
+
+    /** JWT-SVIDs are short-lived bearer tokens: 5 minutes by default, at most 1 hour. */
+    public static final Duration JWT_DEFAULT_TTL = Duration.ofMinutes(5);
+    public static final Duration JWT_MAX_TTL = Duration.ofHours(1);
+
+    private final CaDirectory.LoadedCa loaded;
+    private final TrustBundle bundle;
+    private final AuditLog audit;
+    private final CaService service;
+
+    private CitadelCa(CaDirectory.LoadedCa loaded, IssuancePolicy policy, List<CallerAuthenticator> tokenAuthenticators,
+            Clock clock) {
+        this.loaded = loaded;
+        SigningCa ca = loaded.signingCa();
+        this.bundle = new TrustBundle(ca, loaded.jwtKeyId(), loaded.jwtKey().publicKey(), 1);
+        BundleSource own = td -> td.equals(ca.trustDomain()) ? Optional.of(bundle.bundle()) : Optional.<Bundle>empty();
+        List<CallerAuthenticator> authenticators = new ArrayList<>();
+        authenticators.add(new X509SvidAuthenticator(own, () -> bundle.bundle().sequenceNumber(), clock));
+        authenticators.addAll(tokenAuthenticators);
+        this.audit = AuditLog.open(loaded.auditLog());
+        this.service = new CaService(new X509SvidIssuer(ca, policy, clock),
+                new JwtSvidMinter(loaded.jwtKey(), loaded.jwtKeyId(), JWT_DEFAULT_TTL, JWT_MAX_TTL, clock),
+                CallerAuthenticatorChain.of(authenticators), audit, clock);
+    }
+
+    /**
+     * Opens the audit log and assembles the CA.
+     *
+     * @param tokenAuthenticators checked after the client certificate, in order
+     */
+    public static CitadelCa open(CaDirectory.LoadedCa loaded, IssuancePolicy policy,
+            List<CallerAuthenticator> tokenAuthenticators, Clock clock) {
+        Objects.requireNonNull(loaded, "loaded");
+        Objects.requireNonNull(policy, "policy");
+        Objects.requireNonNull(tokenAuthenticators, "tokenAuthenticators");
+        Objects.requireNonNull(clock, "clock");
+        return new CitadelCa(loaded, policy, List.copyOf(tokenAuthenticators), clock);
+    }
+
+    public CaDirectory.LoadedCa loaded() {
+        return loaded;
+    }
+
+    public CaService service() {
+        return service;
+    }
+
+    public TrustBundle bundle() {
+        return bundle;
+    }
+
+    public AuditLog audit() {
+        return audit;
+    }
+
+    @Override
+    public void close() {
+        audit.close();
+    }
+}

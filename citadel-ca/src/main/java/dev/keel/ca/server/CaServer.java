@@ -1,0 +1,234 @@
+package dev.keel.ca.server;
+
+import dev.keel.ca.CaException;
+import dev.keel.ca.CaService;
+import dev.keel.ca.TrustBundle;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.NettyServerBuilder;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The CA's network face: gRPC over TLS ({@code istio.v1.auth.IstioCertificateService} and
+ * {@code keel.ca.v1.KeelCertificateAuthority}) and the HTTPS SPIFFE bundle endpoint, both on
+ * BoringSSL with the CA's own, self-renewing serving certificate.
+ *
+ * <p>Start with {@link #start()}, stop with {@link #close()}. Thread-safe.
+ */
+public final class CaServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(CaServer.class);
+
+    /** Istio's CSRs are about 1 KiB; Keel refuses messages over 64 KiB before parsing them. */
+    static final int MAX_MESSAGE_BYTES = 64 * 1024;
+    static final int MAX_METADATA_BYTES = 16 * 1024;
+
+    private final Builder config;
+    private final ServingIdentity identity;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final ExecutorService handlers;
+    private final ScheduledExecutorService renewer;
+    private Server grpc;
+    private Channel bundleChannel;
+
+    private CaServer(Builder config) throws CaException {
+        this.config = config;
+        this.identity = new ServingIdentity(config.service.issuer(), config.hosts, config.clock);
+        boolean epoll = Epoll.isAvailable();
+        this.boss = epoll ? new EpollEventLoopGroup(1, threads("keel-ca-accept")) : new NioEventLoopGroup(1, threads("keel-ca-accept"));
+        this.workers = epoll ? new EpollEventLoopGroup(config.ioThreads, threads("keel-ca-io"))
+                : new NioEventLoopGroup(config.ioThreads, threads("keel-ca-io"));
+        this.handlers = Executors.newFixedThreadPool(config.handlerThreads, threads("keel-ca-handler"));
+        this.renewer = Executors.newSingleThreadScheduledExecutor(threads("keel-ca-renew"));
+    }
+
+    public static Builder builder(CaService service, TrustBundle bundle) {
+        return new Builder(service, bundle);
+    }
+
+    /** Binds both ports. */
+    public CaServer start() throws IOException {
+        Class<? extends ServerChannel> channelType = Epoll.isAvailable()
+                ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        CallerCredentialsInterceptor credentials = new CallerCredentialsInterceptor();
+        grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.host, config.grpcPort))
+                .channelType(channelType)
+                .bossEventLoopGroup(boss)
+                .workerEventLoopGroup(workers)
+                .executor(handlers)
+                .sslContext(TlsContexts.grpcServer(identity.keyManager(), config.service.issuer().signingCa().roots()))
+                .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+                .maxInboundMetadataSize(MAX_METADATA_BYTES)
+                .addService(ServerInterceptors.intercept(new IstioCertificateGrpcService(config.service, handlers), credentials))
+                .addService(ServerInterceptors.intercept(new KeelCaGrpcService(config.service, config.bundle, handlers), credentials))
+                .build()
+                .start();
+        if (config.bundlePort >= 0) {
+            try {
+                bundleChannel = new ServerBootstrap()
+                        .group(boss, workers)
+                        .channel(channelType)
+                        .childHandler(new BundleEndpoint(TlsContexts.httpsServer(identity.keyManager()), config.bundle))
+                        .bind(config.host, config.bundlePort)
+                        .sync()
+                        .channel();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while binding the bundle endpoint", e);
+            }
+        }
+        renewer.scheduleWithFixedDelay(this::renewServingCertificate, 1, 1, TimeUnit.MINUTES);
+        return this;
+    }
+
+    private void renewServingCertificate() {
+        try {
+            if (identity.renewIfDue()) {
+                log.info("renewed the CA serving certificate {}", identity.spiffeId());
+            }
+        } catch (CaException | RuntimeException e) {
+            // keep serving the current certificate; it is still valid and the next run retries
+            log.warn("cannot renew the CA serving certificate: {}", e.getMessage());
+        }
+    }
+
+    public int grpcPort() {
+        return grpc.getPort();
+    }
+
+    /** The bound bundle endpoint port, or -1 if disabled. */
+    public int bundlePort() {
+        return bundleChannel == null ? -1 : ((InetSocketAddress) bundleChannel.localAddress()).getPort();
+    }
+
+    /** The serving certificate clients see now. */
+    public java.security.cert.X509Certificate servingCertificate() {
+        return identity.keyManager().leaf();
+    }
+
+    /** Waits until the gRPC server terminates. */
+    public void awaitTermination() throws InterruptedException {
+        grpc.awaitTermination();
+    }
+
+    @Override
+    public void close() {
+        renewer.shutdownNow();
+        if (bundleChannel != null) {
+            bundleChannel.close().syncUninterruptibly();
+        }
+        if (grpc != null) {
+            grpc.shutdown();
+            try {
+                if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
+                    grpc.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                grpc.shutdownNow();
+            }
+        }
+        handlers.shutdown();
+        boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+
+    private static ThreadFactory threads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return runnable -> {
+            Thread t = new Thread(runnable, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /** Configures a {@link CaServer}; defaults are Keel's documented ports on all interfaces. */
+    public static final class Builder {
+
+        private final CaService service;
+        private final TrustBundle bundle;
+        private String host = "0.0.0.0";
+        private int grpcPort = 15012;
+        private int bundlePort = 15014;
+        private List<String> hosts = new ArrayList<>(List.of("localhost", "127.0.0.1"));
+        private Clock clock = Clock.systemUTC();
+        private int ioThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
+        private int handlerThreads = Math.max(8, 4 * Runtime.getRuntime().availableProcessors());
+
+        Builder(CaService service, TrustBundle bundle) {
+            this.service = Objects.requireNonNull(service, "service");
+            this.bundle = Objects.requireNonNull(bundle, "bundle");
+        }
+
+        /** The address to bind, e.g. {@code 127.0.0.1}. */
+        public Builder host(String host) {
+            this.host = Objects.requireNonNull(host, "host");
+            return this;
+        }
+
+        /** 0 picks a free port. */
+        public Builder grpcPort(int port) {
+            this.grpcPort = checkPort("grpcPort", port);
+            return this;
+        }
+
+        /** 0 picks a free port; -1 disables the bundle endpoint. */
+        public Builder bundlePort(int port) {
+            this.bundlePort = port == -1 ? -1 : checkPort("bundlePort", port);
+            return this;
+        }
+
+        /** Host names and IP literals clients dial; they go into the serving certificate. */
+        public Builder servingHosts(List<String> hosts) {
+            this.hosts = new ArrayList<>(hosts);
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        public Builder handlerThreads(int threads) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("handlerThreads: " + threads + " (expected: >= 1)");
+            }
+            this.handlerThreads = threads;
+            return this;
+        }
+
+        public CaServer build() throws CaException {
+            return new CaServer(this);
+        }
+
+        private static int checkPort(String name, int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException(name + ": " + port + " (expected: 0 to 65535)");
+            }
+            return port;
+        }
+    }
+}

@@ -1,0 +1,97 @@
+package dev.keel.cli;
+
+import dev.keel.ca.CaDirectory;
+import dev.keel.ca.CitadelCa;
+import dev.keel.ca.IssuancePolicy;
+import dev.keel.ca.KeyResolver;
+import dev.keel.ca.auth.CallerAuthenticator;
+import dev.keel.ca.auth.KubernetesTokenReviewAuthenticator;
+import dev.keel.ca.server.CaServer;
+import dev.keel.cli.internal.DurationConverter;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code keel ca serve}: runs the CA's gRPC and bundle endpoints until stopped. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serve Istio's IstioCertificateService and keel.ca.v1 over gRPC/TLS, and the SPIFFE bundle endpoint over HTTPS.")
+final class CaServeCommand implements Callable<Integer> {
+
+    @Option(names = "--data-dir", defaultValue = ".keel/ca", description = "CA data directory (default: ${DEFAULT-VALUE})")
+    Path dataDir;
+
+    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind (default: ${DEFAULT-VALUE})")
+    String host;
+
+    @Option(names = "--port", defaultValue = "15012", description = "gRPC port (default: ${DEFAULT-VALUE})")
+    int port;
+
+    @Option(names = "--bundle-port", defaultValue = "15014", description = "Bundle endpoint port; -1 disables (default: ${DEFAULT-VALUE})")
+    int bundlePort;
+
+    @Option(names = "--serving-host", split = ",", defaultValue = "localhost,127.0.0.1",
+            description = "Host names and IPs put in the CA's serving certificate (default: ${DEFAULT-VALUE})")
+    List<String> servingHosts;
+
+    @Option(names = "--default-ttl", defaultValue = "24h", converter = DurationConverter.class,
+            description = "SVID lifetime when none is requested (default: ${DEFAULT-VALUE})")
+    Duration defaultTtl;
+
+    @Option(names = "--max-ttl", defaultValue = "90d", converter = DurationConverter.class,
+            description = "Longer requests are capped to this (default: ${DEFAULT-VALUE})")
+    Duration maxTtl;
+
+    @Option(names = "--k8s-token-review",
+            description = "Authenticate service-account tokens with the Kubernetes TokenReview API (in-cluster or kubeconfig)")
+    boolean tokenReview;
+
+    @Option(names = "--k8s-audience", split = ",", defaultValue = "istio-ca",
+            description = "Audiences a service-account token must carry (default: ${DEFAULT-VALUE})")
+    List<String> audiences;
+
+    @Override
+    public Integer call() throws Exception {
+        CaDirectory.LoadedCa loaded = CaDirectory.load(dataDir, Clock.systemUTC(), KeyResolver.files(dataDir));
+        IssuancePolicy policy = new IssuancePolicy(defaultTtl, maxTtl, IssuancePolicy.DEFAULT.backdate());
+        List<CallerAuthenticator> tokens = new ArrayList<>();
+        KubernetesClient kubernetes = null;
+        if (tokenReview) {
+            kubernetes = new KubernetesClientBuilder().build();
+            tokens.add(KubernetesTokenReviewAuthenticator.builder(kubernetes, loaded.config().trustDomain())
+                    .audiences(audiences)
+                    .build());
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        try (CitadelCa ca = CitadelCa.open(loaded, policy, tokens, Clock.systemUTC());
+                CaServer server = CaServer.builder(ca.service(), ca.bundle())
+                        .host(host).grpcPort(port).bundlePort(bundlePort).servingHosts(servingHosts)
+                        .build().start()) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                server.close();
+                ca.close();
+                stopped.countDown();
+            }, "keel-ca-shutdown"));
+            System.out.println("keel CA for " + loaded.config().trustDomain() + " serving");
+            System.out.println("  gRPC (IstioCertificateService, keel.ca.v1): " + host + ":" + server.grpcPort());
+            if (server.bundlePort() >= 0) {
+                System.out.println("  SPIFFE bundle endpoint:                     https://" + host + ":" + server.bundlePort() + "/");
+            }
+            System.out.println("  audit log:                                  " + loaded.auditLog());
+            System.out.flush();
+            stopped.await();
+        } finally {
+            if (kubernetes != null) {
+                kubernetes.close();
+            }
+        }
+        return 0;
+    }
+}
