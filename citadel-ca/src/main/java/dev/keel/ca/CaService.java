@@ -6,7 +6,6 @@ import dev.keel.ca.auth.AuthenticationException;
 import dev.keel.ca.auth.Caller;
 import dev.keel.ca.auth.CallerAuthenticator;
 import dev.keel.ca.auth.CallerCredentials;
-import dev.keel.ca.internal.Pkcs10Parser;
 import dev.keel.identity.InvalidSpiffeIdException;
 import dev.keel.identity.PublicKeys;
 import dev.keel.identity.SpiffeId;
@@ -82,7 +81,7 @@ public final class CaService {
         SpiffeId identity = null;
         try {
             checkTtl(requestedTtl);
-            csr = Pkcs10Parser.parse(csrPem);
+            csr = CertificateSigningRequest.parse(csrPem);
         } catch (CaException e) {
             return refuse(caller, null, null, e);
         }

@@ -1,5 +1,6 @@
 package dev.keel.ca;
 
+import dev.keel.ca.internal.Pkcs10Parser;
 import java.security.PublicKey;
 import java.util.List;
 
@@ -19,5 +20,14 @@ public record CertificateSigningRequest(
     public CertificateSigningRequest {
         uriSans = List.copyOf(uriSans);
         otherSans = List.copyOf(otherSans);
+    }
+
+    /**
+     * Parses a PEM PKCS#10 request (at most 16 KiB), verifies its signature and refuses weak keys.
+     *
+     * @throws CaException INVALID_ARGUMENT saying what is wrong
+     */
+    public static CertificateSigningRequest parse(String pem) throws CaException {
+        return Pkcs10Parser.parse(pem);
     }
 }

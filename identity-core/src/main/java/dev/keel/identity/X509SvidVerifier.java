@@ -80,7 +80,8 @@ public final class X509SvidVerifier {
     public X509Svid verify(List<X509Certificate> chain, Instant at) throws X509SvidValidationException {
         Objects.requireNonNull(chain, "chain");
         Objects.requireNonNull(at, "at");
-        if (chain.isEmpty() || chain.contains(null)) {
+        // Not chain.contains(null): immutable lists throw on that.
+        if (chain.isEmpty() || chain.stream().anyMatch(Objects::isNull)) {
             throw new X509SvidValidationException(Rule.EMPTY_CHAIN, "the chain is empty or contains null");
         }
         X509Certificate leaf = chain.get(0);

@@ -143,7 +143,8 @@ class BundleJsonTest {
         assertEntryInvalid(with(good, "x5c", List.of("not base64!")), "x5c[0] is not valid base64");
         assertEntryInvalid(with(good, "x5c", List.of("MAMCAQE=")), "x5c[0] is not a DER X.509 certificate");
         Map<String, Object> otherKey = Jwk.publicKeyMembers(KeyPairs.generate(KeyType.EC_P256).getPublic());
-        assertEntryInvalid(with(good, "x", otherKey.get("x")), "key parameters do not match the public key of the x5c");
+        assertEntryInvalid(with(with(good, "x", otherKey.get("x")), "y", otherKey.get("y")),
+                "key parameters do not match the public key of the x5c");
         Map<String, Object> rsaParams = new LinkedHashMap<>(without(without(without(good, "crv"), "x"), "y"));
         rsaParams.putAll(Jwk.publicKeyMembers(RSA_ROOT.getPublicKey()));
         assertEntryInvalid(rsaParams, "key parameters do not match");

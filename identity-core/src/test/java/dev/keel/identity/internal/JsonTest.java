@@ -23,7 +23,8 @@ class JsonTest {
                 + "\"a\":[1,[],{}],\"o\":{\"k\":\"v\"}}\r\n\t");
 
         assertThat(value).isInstanceOf(Map.class);
-        Map<?, ?> map = (Map<?, ?>) value;
+        @SuppressWarnings("unchecked")
+        Map<String, Object> map = (Map<String, Object>) value;
         assertThat(map.keySet()).containsExactly("s", "n", "i", "t", "f", "z", "a", "o");
         assertThat(map.get("s")).isEqualTo("x");
         assertThat(map.get("n")).isEqualTo(new BigDecimal("-12.5e1"));
@@ -33,7 +34,7 @@ class JsonTest {
         assertThat(map.get("z")).isSameAs(Json.NULL);
         assertThat(map.get("a")).isEqualTo(List.of(BigDecimal.ONE, List.of(), Map.of()));
         assertThat(map.get("o")).isEqualTo(Map.of("k", "v"));
-        assertThatThrownBy(() -> ((Map<String, Object>) value).put("x", "y"))
+        assertThatThrownBy(() -> map.put("x", "y"))
                 .isInstanceOf(UnsupportedOperationException.class);
     }
 
