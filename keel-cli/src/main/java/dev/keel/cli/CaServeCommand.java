@@ -5,11 +5,14 @@ import dev.keel.ca.CitadelCa;
 import dev.keel.ca.IssuancePolicy;
 import dev.keel.ca.KeyResolver;
 import dev.keel.ca.auth.CallerAuthenticator;
+import dev.keel.ca.auth.JwtIssuerAuthenticator;
 import dev.keel.ca.auth.KubernetesTokenReviewAuthenticator;
 import dev.keel.ca.server.CaServer;
 import dev.keel.cli.internal.DurationConverter;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -54,8 +57,15 @@ final class CaServeCommand implements Callable<Integer> {
     boolean tokenReview;
 
     @Option(names = "--k8s-audience", split = ",", defaultValue = "istio-ca",
-            description = "Audiences a service-account token must carry (default: ${DEFAULT-VALUE})")
+            description = "Audiences a service-account token must carry, for --k8s-token-review and --jwt-issuer (default: ${DEFAULT-VALUE})")
     List<String> audiences;
+
+    @Option(names = "--jwt-issuer",
+            description = "Authenticate service-account tokens locally: the issuer (iss) they must carry")
+    String jwtIssuer;
+
+    @Option(names = "--jwt-jwks", description = "With --jwt-issuer: a JWKS file, or an https:// URL to fetch it from")
+    String jwtJwks;
 
     @Override
     public Integer call() throws Exception {
@@ -68,6 +78,19 @@ final class CaServeCommand implements Callable<Integer> {
             tokens.add(KubernetesTokenReviewAuthenticator.builder(kubernetes, loaded.config().trustDomain())
                     .audiences(audiences)
                     .build());
+        }
+        if (jwtIssuer != null) {
+            if (jwtJwks == null) {
+                throw new IllegalArgumentException("--jwt-issuer needs --jwt-jwks (a JWKS file or an https:// URL)");
+            }
+            JwtIssuerAuthenticator.Builder jwt = JwtIssuerAuthenticator.builder(loaded.config().trustDomain(), jwtIssuer)
+                    .audiences(audiences);
+            if (jwtJwks.startsWith("https://")) {
+                jwt.jwksUri(URI.create(jwtJwks));
+            } else {
+                jwt.jwks(Files.readString(Path.of(jwtJwks)));
+            }
+            tokens.add(jwt.build());
         }
         CountDownLatch stopped = new CountDownLatch(1);
         try (CitadelCa ca = CitadelCa.open(loaded, policy, tokens, Clock.systemUTC());

@@ -1,6 +1,6 @@
 package dev.keel.ca.internal;
 
-import java.io.ByteArrayInputStream;
+import dev.keel.identity.Pem;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -11,11 +11,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
@@ -37,22 +33,16 @@ public final class PemFiles {
     }
 
     public static List<X509Certificate> readCertificates(Path file) throws IOException {
-        String text = read(file);
-        Collection<? extends java.security.cert.Certificate> certs;
+        List<X509Certificate> certificates;
         try {
-            certs = CertificateFactory.getInstance("X.509")
-                    .generateCertificates(new ByteArrayInputStream(text.getBytes(StandardCharsets.US_ASCII)));
-        } catch (CertificateException e) {
+            certificates = Pem.decodeCertificates(read(file));
+        } catch (IllegalArgumentException e) {
             throw new IOException(file.getFileName() + ": not a PEM certificate chain: " + e.getMessage(), e);
         }
-        if (certs.isEmpty()) {
+        if (certificates.isEmpty()) {
             throw new IOException(file.getFileName() + ": holds no certificate");
         }
-        List<X509Certificate> out = new ArrayList<>();
-        for (java.security.cert.Certificate c : certs) {
-            out.add((X509Certificate) c);
-        }
-        return out;
+        return certificates;
     }
 
     /** Reads PKCS#8, PKCS#1 ({@code RSA PRIVATE KEY}) or SEC1 ({@code EC PRIVATE KEY}) keys, as Istio's cacerts use. */
@@ -109,25 +99,7 @@ public final class PemFiles {
     }
 
     public static void writeCertificates(Path file, List<X509Certificate> certificates) throws IOException {
-        StringWriter out = new StringWriter();
-        try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
-            for (X509Certificate certificate : certificates) {
-                writer.writeObject(certificate);
-            }
-        }
-        writeAtomically(file, out.toString(), false);
-    }
-
-    public static String toPem(List<X509Certificate> certificates) {
-        StringWriter out = new StringWriter();
-        try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
-            for (X509Certificate certificate : certificates) {
-                writer.writeObject(certificate);
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot write PEM to memory", e);
-        }
-        return out.toString();
+        writeAtomically(file, Pem.encodeCertificates(certificates), false);
     }
 
     /** Writes a PKCS#8 private key readable by its owner only. */

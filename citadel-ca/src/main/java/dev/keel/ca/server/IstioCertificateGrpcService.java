@@ -1,14 +1,13 @@
 package dev.keel.ca.server;
 
 import dev.keel.ca.CaService;
-import dev.keel.ca.internal.PemFiles;
+import dev.keel.identity.Pem;
 import dev.keel.proto.istio.v1.auth.IstioCertificateRequest;
 import dev.keel.proto.istio.v1.auth.IstioCertificateResponse;
 import dev.keel.proto.istio.v1.auth.IstioCertificateServiceGrpc;
 import io.grpc.stub.StreamObserver;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.Executor;
 
 /**
@@ -38,10 +37,10 @@ final class IstioCertificateGrpcService extends IstioCertificateServiceGrpc.Isti
                     }
                     IstioCertificateResponse.Builder response = IstioCertificateResponse.newBuilder();
                     for (X509Certificate certificate : svid.chain()) {
-                        response.addCertChain(PemFiles.toPem(List.of(certificate)));
+                        response.addCertChain(Pem.encodeCertificate(certificate));
                     }
                     X509Certificate root = ca.issuer().signingCa().roots().get(0);
-                    response.addCertChain(PemFiles.toPem(List.of(root)));
+                    response.addCertChain(Pem.encodeCertificate(root));
                     observer.onNext(response.build());
                     observer.onCompleted();
                 }, responses);
