@@ -32,7 +32,8 @@ import java.util.Objects;
  *       {@code x5c} and key parameters equal to that certificate's public key. (The X509-SVID
  *       specification would have a consumer skip an entry without {@code x5c} and ignore extra
  *       certificates; Keel rejects the bundle instead, as go-spiffe does, so a malformed publisher is
- *       noticed rather than silently half-trusted.)</li>
+ *       noticed rather than silently half-trusted.) A {@code kid} on such an entry, which publishers
+ *       must not set, is ignored.</li>
  *   <li>A {@code jwt-svid} entry must have a non-empty {@code kid}, unique in the bundle.</li>
  *   <li>The JSON itself is read strictly: no duplicate member names, at most {@link #MAX_LENGTH} chars
  *       and {@link #MAX_DEPTH} levels.</li>
