@@ -19,9 +19,12 @@ import dev.keel.identity.TrustDomain;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.PrivateKey;
 import java.security.cert.CertificateEncodingException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -110,9 +113,18 @@ public class IssuanceBenchmark {
         @Setup(Level.Trial)
         public void setUp() throws Exception {
             dir = Files.createTempDirectory("keel-bench-ca");
-            CaDirectory.LoadedCa loaded = CaDirectory.initSelfSigned(dir.resolve("ca"), TRUST_DOMAIN,
-                    KeyType.valueOf(caKeyType), Clock.systemUTC());
+            // EC_P256_CONSCRYPT (run with -p) is a what-if: the same CA key, signing through BoringSSL.
+            boolean conscrypt = caKeyType.endsWith("_CONSCRYPT");
+            KeyType keyType = KeyType.valueOf(caKeyType.replace("_CONSCRYPT", ""));
+            CaDirectory.LoadedCa loaded = CaDirectory.initSelfSigned(dir.resolve("ca"), TRUST_DOMAIN, keyType,
+                    Clock.systemUTC());
             SigningCa ca = loaded.signingCa();
+            if (conscrypt) {
+                PrivateKey privateKey = Pem.decodePrivateKey(Files.readString(dir.resolve("ca").resolve(CaDirectory.CA_KEY)));
+                KeyPair pair = new KeyPair(ca.certificate().getPublicKey(), privateKey);
+                ca = SigningCa.of(TRUST_DOMAIN, ca.chain(), ca.roots(), new ConscryptSigningKey("conscrypt:ca-key", pair),
+                        Instant.now());
+            }
             issuer = new X509SvidIssuer(ca, IssuancePolicy.DEFAULT, Clock.systemUTC());
             key = ca.key();
             algorithm = ca.signatureAlgorithm();

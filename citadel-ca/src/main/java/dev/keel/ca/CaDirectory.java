@@ -131,10 +131,69 @@ public final class CaDirectory {
 
     /** Loads and checks the CA in {@code dir}, resolving its keys with {@code keys}. */
     public static LoadedCa load(Path dir, Clock clock, KeyResolver keys) throws IOException {
+        finishRenewal(dir);
         CaConfig config = readConfig(dir);
         SigningCa ca = check(dir, config.trustDomain(), config.caKey(), keys, clock.instant());
         SigningKey jwtKey = keys.resolve(config.jwtKey());
         return new LoadedCa(dir, config, ca, jwtKey, PublicKeys.sha256Fingerprint(jwtKey.publicKey()).substring(0, 32));
+    }
+
+    /**
+     * Self-signed mode: once less than a third of the issuing intermediate's lifetime remains,
+     * replaces it with a new key and certificate signed by the root. Workloads see no gap: the
+     * root, and so the bundle, stays the same, and certificates from the old intermediate stay
+     * valid until they expire. A plugged-in enterprise CA cannot renew itself; it is left alone.
+     *
+     * @return the reloaded CA if it was renewed
+     */
+    public static java.util.Optional<LoadedCa> renewIntermediateIfDue(LoadedCa current, Clock clock, KeyResolver keys)
+            throws IOException {
+        Path dir = current.dir();
+        X509Certificate old = current.signingCa().certificate();
+        Instant notBefore = old.getNotBefore().toInstant();
+        Instant renewAt = notBefore.plus(Duration.between(notBefore, old.getNotAfter().toInstant()).multipliedBy(2).dividedBy(3));
+        if (!current.config().mode().equals("self-signed") || clock.instant().isBefore(renewAt)
+                || !Files.exists(dir.resolve(ROOT_KEY))) {
+            return java.util.Optional.empty();
+        }
+        Instant now = clock.instant();
+        X509Certificate root = current.signingCa().roots().get(0);
+        SigningKey rootKey = keys.resolve("file:" + ROOT_KEY);
+        KeyPair caPair = KeyPairs.generate(current.signingCa().key().keyType());
+        X509Certificate intermediate;
+        try {
+            intermediate = CaCertificates.intermediate(current.config().trustDomain(), caPair.getPublic(), root, rootKey,
+                    now.minus(Duration.ofMinutes(5)), now.plus(INTERMEDIATE_TTL));
+        } catch (SigningException e) {
+            throw new IOException("cannot sign the renewed intermediate: " + e.getMessage(), e);
+        }
+        // The key's rename is the commit point: before it the old set is whole, after it finishRenewal
+        // moves the certificates that go with the new key into place (also after a crash).
+        PemFiles.writeCertificates(dir.resolve(CA_CERT + NEXT), List.of(intermediate));
+        PemFiles.writeCertificates(dir.resolve(CERT_CHAIN + NEXT), List.of(intermediate, root));
+        PemFiles.writePrivateKey(dir.resolve(CA_KEY + NEXT), caPair);
+        Files.move(dir.resolve(CA_KEY + NEXT), dir.resolve(CA_KEY), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        finishRenewal(dir);
+        return java.util.Optional.of(load(dir, clock, keys));
+    }
+
+    static final String NEXT = ".next";
+
+    /** Completes or abandons a renewal that a crash interrupted; see {@link #renewIntermediateIfDue}. */
+    private static void finishRenewal(Path dir) throws IOException {
+        if (Files.exists(dir.resolve(CA_KEY + NEXT))) {
+            for (String name : List.of(CA_KEY, CA_CERT, CERT_CHAIN)) {
+                Files.deleteIfExists(dir.resolve(name + NEXT));
+            }
+            return;
+        }
+        for (String name : List.of(CA_CERT, CERT_CHAIN)) {
+            if (Files.exists(dir.resolve(name + NEXT))) {
+                Files.move(dir.resolve(name + NEXT), dir.resolve(name), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
     }
 
     private static SigningCa check(Path dir, TrustDomain trustDomain, String caKeyReference, KeyResolver keys,

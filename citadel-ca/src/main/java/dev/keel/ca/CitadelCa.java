@@ -26,14 +26,18 @@ public final class CitadelCa implements AutoCloseable {
     public static final Duration JWT_DEFAULT_TTL = Duration.ofMinutes(5);
     public static final Duration JWT_MAX_TTL = Duration.ofHours(1);
 
-    private final CaDirectory.LoadedCa loaded;
+    private volatile CaDirectory.LoadedCa loaded;
+    private final KeyResolver keys;
+    private final Clock clock;
     private final TrustBundle bundle;
     private final AuditLog audit;
     private final CaService service;
 
-    private CitadelCa(CaDirectory.LoadedCa loaded, IssuancePolicy policy, List<CallerAuthenticator> tokenAuthenticators,
-            Clock clock) {
+    private CitadelCa(CaDirectory.LoadedCa loaded, KeyResolver keys, IssuancePolicy policy,
+            List<CallerAuthenticator> tokenAuthenticators, Clock clock) {
         this.loaded = loaded;
+        this.keys = keys;
+        this.clock = clock;
         SigningCa ca = loaded.signingCa();
         this.bundle = new TrustBundle(ca, loaded.jwtKeyId(), loaded.jwtKey().publicKey(), 1);
         BundleSource own = td -> td.equals(ca.trustDomain()) ? Optional.of(bundle.bundle()) : Optional.<Bundle>empty();
@@ -53,11 +57,34 @@ public final class CitadelCa implements AutoCloseable {
      */
     public static CitadelCa open(CaDirectory.LoadedCa loaded, IssuancePolicy policy,
             List<CallerAuthenticator> tokenAuthenticators, Clock clock) {
+        return open(loaded, KeyResolver.files(loaded.dir()), policy, tokenAuthenticators, clock);
+    }
+
+    /** As {@link #open(CaDirectory.LoadedCa, IssuancePolicy, List, Clock)}, resolving keys with {@code keys}. */
+    public static CitadelCa open(CaDirectory.LoadedCa loaded, KeyResolver keys, IssuancePolicy policy,
+            List<CallerAuthenticator> tokenAuthenticators, Clock clock) {
         Objects.requireNonNull(loaded, "loaded");
+        Objects.requireNonNull(keys, "keys");
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(tokenAuthenticators, "tokenAuthenticators");
         Objects.requireNonNull(clock, "clock");
-        return new CitadelCa(loaded, policy, List.copyOf(tokenAuthenticators), clock);
+        return new CitadelCa(loaded, keys, policy, List.copyOf(tokenAuthenticators), clock);
+    }
+
+    /**
+     * Renews the issuing intermediate when it is due ({@link CaDirectory#renewIntermediateIfDue})
+     * and switches issuance to it; certificates already issued stay valid. Safe to call often.
+     *
+     * @return true if it renewed
+     */
+    public synchronized boolean renewIntermediateIfDue() throws java.io.IOException {
+        java.util.Optional<CaDirectory.LoadedCa> renewed = CaDirectory.renewIntermediateIfDue(loaded, clock, keys);
+        if (renewed.isEmpty()) {
+            return false;
+        }
+        loaded = renewed.get();
+        service.issuer().rotate(loaded.signingCa());
+        return true;
     }
 
     public CaDirectory.LoadedCa loaded() {

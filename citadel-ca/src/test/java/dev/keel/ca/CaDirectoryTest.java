@@ -137,6 +137,45 @@ class CaDirectoryTest {
         assertThat(tmp.resolve("ca")).doesNotExist();
     }
 
+    @Test
+    void selfSignedIntermediateIsRenewedAfterTwoThirdsOfItsLifeUnderTheSameRoot() throws Exception {
+        Path dir = tmp.resolve("ca");
+        dev.keel.testing.FakeClock clock = dev.keel.testing.FakeClock.at(Instant.now());
+        CaDirectory.LoadedCa ca = CaDirectory.initSelfSigned(dir, TrustDomain.CLUSTER_LOCAL, KeyType.EC_P256, clock);
+        assertThat(CaDirectory.renewIntermediateIfDue(ca, clock, KeyResolver.files(dir))).isEmpty();
+
+        clock.advance(Duration.ofDays(250));
+        CaDirectory.LoadedCa renewed = CaDirectory.renewIntermediateIfDue(ca, clock, KeyResolver.files(dir)).orElseThrow();
+        assertThat(renewed.signingCa().certificate()).isNotEqualTo(ca.signingCa().certificate());
+        assertThat(renewed.signingCa().certificate().getPublicKey()).isNotEqualTo(ca.signingCa().certificate().getPublicKey());
+        assertThat(renewed.signingCa().roots()).isEqualTo(ca.signingCa().roots());
+        assertThat(renewed.signingCa().certificate().getNotAfter().toInstant())
+                .isAfter(clock.instant().plus(Duration.ofDays(364)));
+        assertThat(dir.resolve("ca-key.pem.next")).doesNotExist();
+        assertThat(CaDirectory.load(dir, clock, KeyResolver.files(dir)).signingCa().certificate())
+                .isEqualTo(renewed.signingCa().certificate());
+    }
+
+    @Test
+    void renewalInterruptedBeforeItsCommitPointLeavesTheOldCa() throws Exception {
+        Path dir = tmp.resolve("ca");
+        CaDirectory.LoadedCa ca = CaDirectory.initSelfSigned(dir, TrustDomain.CLUSTER_LOCAL, KeyType.EC_P256, Clock.systemUTC());
+        Files.copy(dir.resolve("root-cert.pem"), dir.resolve("ca-cert.pem.next"));
+        Files.writeString(dir.resolve("ca-key.pem.next"), "half-written");
+        assertThat(CaDirectory.load(dir, Clock.systemUTC(), KeyResolver.files(dir)).signingCa().certificate())
+                .isEqualTo(ca.signingCa().certificate());
+        assertThat(dir.resolve("ca-cert.pem.next")).doesNotExist();
+    }
+
+    @Test
+    void pluggedCaIsNeverRenewedByKeel() throws Exception {
+        Path cacerts = enterpriseCacerts(tmp.resolve("cacerts"), "ec");
+        CaDirectory.LoadedCa ca = CaDirectory.importCacerts(tmp.resolve("ca"), cacerts, TrustDomain.CLUSTER_LOCAL,
+                Clock.systemUTC());
+        Clock late = Clock.fixed(Instant.now().plus(Duration.ofDays(25)), ZoneOffset.UTC);
+        assertThat(CaDirectory.renewIntermediateIfDue(ca, late, KeyResolver.files(tmp.resolve("ca")))).isEmpty();
+    }
+
     private void assertImportFails(Path cacerts, String message) {
         assertThatThrownBy(() -> CaDirectory.importCacerts(tmp.resolve("ca"), cacerts, TrustDomain.CLUSTER_LOCAL,
                 Clock.systemUTC()))

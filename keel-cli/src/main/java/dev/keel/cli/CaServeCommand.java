@@ -9,6 +9,8 @@ import dev.keel.ca.auth.JwtIssuerAuthenticator;
 import dev.keel.ca.auth.KubernetesTokenReviewAuthenticator;
 import dev.keel.ca.server.CaServer;
 import dev.keel.cli.internal.DurationConverter;
+import dev.keel.identity.KeyType;
+import dev.keel.identity.TrustDomain;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.net.URI;
@@ -20,6 +22,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -67,8 +72,17 @@ final class CaServeCommand implements Callable<Integer> {
     @Option(names = "--jwt-jwks", description = "With --jwt-issuer: a JWKS file, or an https:// URL to fetch it from")
     String jwtJwks;
 
+    @Option(names = "--trust-domain", defaultValue = "cluster.local",
+            description = "Trust domain when the data directory holds no CA yet and one is created (default: ${DEFAULT-VALUE})")
+    String trustDomain;
+
     @Override
     public Integer call() throws Exception {
+        if (!Files.exists(dataDir.resolve(CaDirectory.CONFIG))) {
+            // Istio's istiod does the same: no plugged-in cacerts means a self-signed CA of its own.
+            CaDirectory.initSelfSigned(dataDir, TrustDomain.parse(trustDomain), KeyType.EC_P256, Clock.systemUTC());
+            System.out.println("no CA in " + dataDir.toAbsolutePath() + ": created a self-signed one for " + trustDomain);
+        }
         CaDirectory.LoadedCa loaded = CaDirectory.load(dataDir, Clock.systemUTC(), KeyResolver.files(dataDir));
         IssuancePolicy policy = new IssuancePolicy(defaultTtl, maxTtl, IssuancePolicy.DEFAULT.backdate());
         List<CallerAuthenticator> tokens = new ArrayList<>();
@@ -97,7 +111,15 @@ final class CaServeCommand implements Callable<Integer> {
                 CaServer server = CaServer.builder(ca.service(), ca.bundle())
                         .host(host).grpcPort(port).bundlePort(bundlePort).servingHosts(servingHosts)
                         .build().start()) {
+            renewIntermediate(ca);
+            ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(runnable -> {
+                Thread thread = new Thread(runnable, "keel-ca-maintenance");
+                thread.setDaemon(true);
+                return thread;
+            });
+            maintenance.scheduleWithFixedDelay(() -> renewIntermediate(ca), 1, 1, TimeUnit.HOURS);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                maintenance.shutdownNow();
                 server.close();
                 ca.close();
                 stopped.countDown();
@@ -116,5 +138,17 @@ final class CaServeCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private static void renewIntermediate(CitadelCa ca) {
+        try {
+            if (ca.renewIntermediateIfDue()) {
+                System.out.println("renewed the issuing intermediate; it now expires "
+                        + ca.loaded().signingCa().certificate().getNotAfter().toInstant());
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // keep issuing from the current intermediate, still valid; the next hourly run retries
+            System.err.println("keel: cannot renew the issuing intermediate: " + e.getMessage());
+        }
     }
 }
