@@ -309,13 +309,7 @@ public final class JwtIssuerAuthenticator implements CallerAuthenticator {
             if (audiences.isEmpty()) {
                 throw new IllegalArgumentException("audiences: [] (expected: at least one)");
             }
-            for (String audience : audiences) {
-                Objects.requireNonNull(audience, "audience");
-                if (audience.isEmpty()) {
-                    throw new IllegalArgumentException("audience: \"\" (expected: non-empty)");
-                }
-            }
-            this.audiences = List.copyOf(audiences);
+            this.audiences = ServiceAccountTokens.checkedAudiences(audiences);
             return this;
         }
 

@@ -206,14 +206,7 @@ public final class KubernetesTokenReviewAuthenticator implements CallerAuthentic
          * clusters that issue audience-less tokens.
          */
         public Builder audiences(Collection<String> audiences) {
-            Objects.requireNonNull(audiences, "audiences");
-            for (String audience : audiences) {
-                Objects.requireNonNull(audience, "audience");
-                if (audience.isEmpty()) {
-                    throw new IllegalArgumentException("audience: \"\" (expected: non-empty)");
-                }
-            }
-            this.audiences = List.copyOf(audiences);
+            this.audiences = ServiceAccountTokens.checkedAudiences(audiences);
             return this;
         }
 

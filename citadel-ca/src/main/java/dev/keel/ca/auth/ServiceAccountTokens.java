@@ -58,6 +58,18 @@ final class ServiceAccountTokens {
      * node, a group, an extra colon). SPIFFE segment rules are checked later by
      * {@code TrustDomain.workload}.
      */
+    /** A copy of {@code audiences} after checking that none is null or empty. */
+    static java.util.List<String> checkedAudiences(java.util.Collection<String> audiences) {
+        java.util.Objects.requireNonNull(audiences, "audiences");
+        for (String audience : audiences) {
+            java.util.Objects.requireNonNull(audience, "audience");
+            if (audience.isEmpty()) {
+                throw new IllegalArgumentException("audience: \"\" (expected: non-empty)");
+            }
+        }
+        return java.util.List.copyOf(audiences);
+    }
+
     static Optional<ServiceAccount> parseUsername(String username) {
         if (username == null || !username.startsWith(USERNAME_PREFIX)) {
             return Optional.empty();
