@@ -87,7 +87,7 @@ public final class SoftwareSigningKey implements SigningKey {
             throw new IllegalArgumentException("algorithm: " + algorithm + " (expected: one for a " + keyType + " key)");
         }
         if (ecdsa != null) {
-            return ecdsa.sign(algorithm.digestName(), data);
+            return ecdsa.sign(algorithm.jcaName(), algorithm.digestName(), data);
         }
         try {
             Signature signature = Signature.getInstance(algorithm.jcaName());

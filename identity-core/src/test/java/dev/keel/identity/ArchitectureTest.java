@@ -26,7 +26,16 @@ class ArchitectureTest {
     void onlyTheJdkAndBouncyCastleProvider() {
         classes().should().onlyDependOnClassesThat()
                 .resideInAnyPackage("java..", "javax..", "dev.keel.identity..", "org.bouncycastle.asn1..",
-                        "org.bouncycastle.crypto..", "org.bouncycastle.math..", "org.bouncycastle.util..")
+                        "org.bouncycastle.crypto..", "org.bouncycastle.math..", "org.bouncycastle.util..",
+                        "org.conscrypt..")
+                .check(CLASSES);
+    }
+
+    @Test
+    void nativeCryptoIsReachedThroughOneClass() {
+        noClasses().that().doNotHaveFullyQualifiedName("dev.keel.identity.internal.NativeCrypto")
+                .should().dependOnClassesThat().resideInAPackage("org.conscrypt..")
+                .because("BoringSSL is an optional accelerator: one class decides whether it is used")
                 .check(CLASSES);
     }
 
