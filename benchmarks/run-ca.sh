@@ -3,8 +3,8 @@
 # ECDSA P-256 speed as the physical floor, in one session so the figures are comparable.
 #
 #   benchmarks/run-ca.sh              # the figures in BENCHMARKS.md (about 8 minutes)
-#   benchmarks/run-ca.sh --analysis   # also (about 7 more): ECDSA by provider, the native-ECDSA
-#                                     # what-if, the in-process CA load, a CPU profile of the load test
+#   benchmarks/run-ca.sh --analysis   # also (about 7 more): ECDSA by provider, the BouncyCastle-fallback
+#                                     # baseline, the in-process CA load, a CPU profile of the load test
 #
 # Environment: REBUILD=1 forces a rebuild of the jar (and of identity-core, citadel-ca...);
 # QUIET_WAIT=seconds to wait for the rest of the machine to go quiet (under 25% busy) before each
@@ -111,8 +111,9 @@ if (( ANALYSIS )); then
   # Where the time goes.
   run jmh-ecdsa java -jar "$JAR" EcdsaProviderBenchmark -f 1 -wi 3 -w 2s -i 3 -r 2s \
     -rf json -rff "$RESULTS/jmh-ecdsa.json"
-  run jmh-issuance-native java -jar "$JAR" 'IssuanceBenchmark\.(fullIssuance|issue|caSign)$|NativeEcdsaWhatIf' \
-    -p caKeyType=EC_P256_CONSCRYPT -f 1 -wi 4 -w 3s -i 5 -r 2s -rf json -rff "$RESULTS/jmh-issuance-native.json"
+  run jmh-issuance-bc java -jar "$JAR" 'IssuanceBenchmark\.(fullIssuance|csrParseAndVerify|issue|caSign)$' \
+    -p caKeyType=EC_P256 -jvmArgsAppend -Dkeel.crypto.native=false -f 1 -wi 4 -w 3s -i 5 -r 2s \
+    -rf json -rff "$RESULTS/jmh-issuance-bc.json"
   run load-direct java -cp "$JAR" dev.keel.benchmarks.CaLoadTest --mode direct --clients 64 --seconds 20
   run load-grpc-jfr java -XX:StartFlightRecording=delay=62s,duration=18s,filename="$RESULTS/load-grpc.jfr",settings=profile \
     -cp "$JAR" dev.keel.benchmarks.CaLoadTest --clients 64 --seconds 20

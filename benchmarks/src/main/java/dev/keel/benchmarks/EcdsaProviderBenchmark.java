@@ -30,7 +30,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * ECDSA P-256 with SHA-256 over a 512-byte message (about a leaf's TBSCertificate), one thread, by
- * implementation: {@code keel-bc} is what Keel uses today ({@link SoftwareSigningKey} and
+ * implementation: {@code keel} is what Keel uses (BoringSSL when it loads, else BouncyCastle) ({@link SoftwareSigningKey} and
  * {@link SignatureVerifier}, BouncyCastle's low-level code), {@code jdk} the JDK 17 SunEC provider,
  * {@code conscrypt} BoringSSL through Conscrypt's JCA provider. {@link #verifyFreshKey} also decodes
  * the public key from its SubjectPublicKeyInfo, as a CA does for every CSR.
@@ -44,7 +44,10 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Thread)
 public class EcdsaProviderBenchmark {
 
-    @Param({"keel-bc", "jdk", "conscrypt"})
+    /** Conscrypt's JCA provider used directly, as any Java program could. */
+    static final java.security.Provider CONSCRYPT = org.conscrypt.Conscrypt.newProvider();
+
+    @Param({"keel", "jdk", "conscrypt"})
     public String provider;
 
     private byte[] message;
@@ -65,7 +68,7 @@ public class EcdsaProviderBenchmark {
         keelKey = SoftwareSigningKey.of("bench", pair);
         keelVerifier = SignatureVerifier.of(pair.getPublic());
         switch (provider) {
-            case "keel-bc" -> keyFactory = KeyFactory.getInstance("EC");
+            case "keel" -> keyFactory = KeyFactory.getInstance("EC");
             case "jdk" -> {
                 keyFactory = KeyFactory.getInstance("EC");
                 signer = Signature.getInstance("SHA256withECDSA", "SunEC");
@@ -74,11 +77,11 @@ public class EcdsaProviderBenchmark {
                 verifier.initVerify(pair.getPublic());
             }
             case "conscrypt" -> {
-                keyFactory = KeyFactory.getInstance("EC", ConscryptSigningKey.PROVIDER);
-                signer = Signature.getInstance("SHA256withECDSA", ConscryptSigningKey.PROVIDER);
-                signer.initSign(ConscryptSigningKey.toNative(pair.getPrivate()));
-                verifier = Signature.getInstance("SHA256withECDSA", ConscryptSigningKey.PROVIDER);
-                verifier.initVerify(ConscryptSigningKey.toNative(pair.getPublic()));
+                keyFactory = KeyFactory.getInstance("EC", CONSCRYPT);
+                signer = Signature.getInstance("SHA256withECDSA", CONSCRYPT);
+                signer.initSign(keyFactory.generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(pair.getPrivate().getEncoded())));
+                verifier = Signature.getInstance("SHA256withECDSA", CONSCRYPT);
+                verifier.initVerify(keyFactory.generatePublic(new java.security.spec.X509EncodedKeySpec(pair.getPublic().getEncoded())));
             }
             default -> throw new IllegalArgumentException("provider: " + provider);
         }

@@ -49,8 +49,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@link #csrParseAndVerify} and {@link #issue} split it in two; {@link #caSign} and
  * {@link #csrSignatureVerify} are the two public-key operations alone.
  *
- * <p>Run {@code -p caKeyType=EC_P256_CONSCRYPT} for a what-if: the same EC CA key signing through
- * BoringSSL ({@link ConscryptSigningKey}) instead of BouncyCastle.
+ * <p>ECDSA runs in BoringSSL when its native library loads (identity-core's engine choice); add
+ * {@code -jvmArgsAppend -Dkeel.crypto.native=false} for the BouncyCastle fallback's figures.
  *
  * <p>Workload keys are always EC P-256 (what Istio agents send); the CA key is a parameter. The
  * benchmarks that do not touch the CA are not multiplied by it.
@@ -115,19 +115,10 @@ public class IssuanceBenchmark {
         @Setup(Level.Trial)
         public void setUp() throws Exception {
             dir = Files.createTempDirectory("keel-bench-ca");
-            // EC_P256_CONSCRYPT (run with -p) is a what-if: the same CA key, signing through BoringSSL.
-            boolean conscrypt = caKeyType.endsWith("_CONSCRYPT");
-            KeyType keyType = KeyType.valueOf(caKeyType.replace("_CONSCRYPT", ""));
+            KeyType keyType = KeyType.valueOf(caKeyType);
             CaDirectory.LoadedCa loaded = CaDirectory.initSelfSigned(dir.resolve("ca"), TRUST_DOMAIN, keyType,
                     Clock.systemUTC());
             SigningCa ca = loaded.signingCa();
-            if (conscrypt) {
-                PrivateKey privateKey =
-                        Pem.decodePrivateKey(Files.readString(dir.resolve("ca").resolve(CaDirectory.CA_KEY)));
-                KeyPair pair = new KeyPair(ca.certificate().getPublicKey(), privateKey);
-                ca = SigningCa.of(TRUST_DOMAIN, ca.chain(), ca.roots(),
-                        new ConscryptSigningKey("conscrypt:ca-key", pair), Instant.now());
-            }
             issuer = new X509SvidIssuer(ca, IssuancePolicy.DEFAULT, Clock.systemUTC());
             key = ca.key();
             algorithm = ca.signatureAlgorithm();
