@@ -55,6 +55,16 @@ public final class PolicyCatalog {
     }
 
     /**
+     * The entry {@code id}.
+     *
+     * @throws IllegalArgumentException when there is none; the message lists the entries
+     */
+    public CatalogEntry require(String id) {
+        return entry(id).orElseThrow(() -> new IllegalArgumentException("no catalog entry \"" + id + "\""
+                + Suggestions.didYouMean(id, ids()) + " (entries: " + String.join(", ", ids()) + ")"));
+    }
+
+    /**
      * The YAML of entry {@code id} with {@code parameters} (name to value; absent ones take their
      * defaults). The result parses without error.
      *
@@ -64,8 +74,7 @@ public final class PolicyCatalog {
      */
     public String instantiate(String id, Map<String, String> parameters) {
         Objects.requireNonNull(parameters, "parameters");
-        CatalogEntry entry = entry(id).orElseThrow(() -> new IllegalArgumentException("no catalog entry \"" + id
-                + "\"" + Suggestions.didYouMean(id, ids()) + " (entries: " + String.join(", ", ids()) + ")"));
+        CatalogEntry entry = require(id);
         Map<String, String> values = Template.values(entry, parameters);
         String yaml = Template.render(entry, values);
         ParseResult result = PolicyParser.parse(entry.id() + ".yaml", yaml);

@@ -33,7 +33,7 @@ final class RuleChecks {
             if (!options.tcpPorts().isEmpty()) {
                 httpFieldsOnTcp(parsed, policy.action(), rule, path, options.tcpPorts(), report);
             }
-            if (policy.action() == Action.ALLOW) {
+            if (policy.action() == Action.ALLOW && !policy.dryRun()) {
                 allowsEverything(parsed, rule, path, report);
             }
             trustDomains(parsed, rule, path, options.trustDomain(), report);

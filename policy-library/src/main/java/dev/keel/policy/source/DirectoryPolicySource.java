@@ -115,7 +115,12 @@ public final class DirectoryPolicySource implements PolicySource {
         DirectoryPolicySource source = new DirectoryPolicySource(directory, options);
         // Watch first, then read: a change between the two is then an event, not a loss.
         source.watch();
-        source.load();
+        try {
+            source.load();
+        } catch (RuntimeException e) {
+            source.close();
+            throw e;
+        }
         source.watcherThread.start();
         return source;
     }

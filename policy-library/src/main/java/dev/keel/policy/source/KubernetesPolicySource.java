@@ -165,8 +165,18 @@ public final class KubernetesPolicySource implements PolicySource {
         return ApiVersion.V1BETA1;
     }
 
+    /** The resource name in API paths, as Istio's CRDs declare it. */
     private static String plural(PolicyKind kind) {
-        return kind.value().toLowerCase(java.util.Locale.ROOT) + "s";
+        switch (kind) {
+            case AUTHORIZATION_POLICY:
+                return "authorizationpolicies";
+            case REQUEST_AUTHENTICATION:
+                return "requestauthentications";
+            case PEER_AUTHENTICATION:
+                return "peerauthentications";
+            default:
+                throw new AssertionError(kind);
+        }
     }
 
     private void inform(int index, Optional<String> namespace) {

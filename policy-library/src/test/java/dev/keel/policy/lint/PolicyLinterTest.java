@@ -160,7 +160,8 @@ class PolicyLinterTest {
                 + "- from:\n  - source:\n      principals: [cluster.local/ns/default/sa/sleep]\n"
                 + "  - source:\n      namespaces: [dev]\n  to:\n  - operation:\n      methods: [GET]\n"
                 + "  when:\n  - key: request.auth.claims[iss]\n    values: [\"https://accounts.google.com\"]")
-                + "---\n" + ap("foo", "selector: {matchLabels: {app: httpbin, version: v1}}\naction: DENY\nrules:\n"
+                // Istio's pages show this DENY on the same workload as an alternative; together it would shadow the ALLOW.
+                + "---\n" + ap("foo", "selector: {matchLabels: {app: httpbin, version: v2}}\naction: DENY\nrules:\n"
                 + "- from:\n  - source:\n      notNamespaces: [foo]")
                 + "---\n" + ap("foo", "selector: {matchLabels: {app: products}}\naction: ALLOW\nrules:\n"
                 + "- to:\n  - operation:\n      notPaths: [/healthz]\n  from:\n  - source:\n      requestPrincipals: [\"*\"]")
@@ -199,5 +200,26 @@ class PolicyLinterTest {
         List<LintFinding> findings = lint(ap("foo", "rules:\n- {}"));
         assertThat(findings).singleElement().asString()
                 .startsWith("p.yaml:8: warning KEEL-L006 spec.rules[0]: this rule has no from, to or when");
+    }
+
+    @Test
+    void aDeadValueIsReportedEvenWhenOthersCanMatchAndADeadDenyRuleSaysItDeniesNothing() {
+        List<LintFinding> partly = lint(ap("foo", "rules:\n- to:\n  - operation:\n      methods: [GET, post]"));
+        assertThat(partly).singleElement().satisfies(f -> {
+            assertThat(f.fieldPath()).isEqualTo("spec.rules[0].to[0].operation.methods[1]");
+            assertThat(f.message()).startsWith("\"post\" never matches: HTTP methods are case-sensitive and requests carry"
+                    + " \"POST\" (see");
+        });
+        List<LintFinding> deadDeny = lint(ap("foo", "action: DENY\nrules:\n- from:\n  - source:\n"
+                + "      namespaces: [\"*\"]\n      notNamespaces: [\"*\"]"));
+        assertThat(deadDeny).singleElement().satisfies(f -> assertThat(f.message())
+                .contains("so this source never matches and rule spec.rules[0] never matches (it denies nothing)"));
+    }
+
+    @Test
+    void aDryRunPolicyThatWouldAllowEverythingIsNotReported() {
+        String yaml = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: trial\n"
+                + "  namespace: foo\n  annotations: {istio.io/dry-run: \"true\"}\nspec:\n  rules:\n  - {}\n";
+        assertThat(lint(yaml)).isEmpty();
     }
 }

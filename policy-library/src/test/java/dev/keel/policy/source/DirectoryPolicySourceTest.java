@@ -128,10 +128,10 @@ class DirectoryPolicySourceTest {
         source = DirectoryPolicySource.open(dir, FAST);
         PolicySet good = source.current();
 
-        // b.yaml breaks (line 10: a principal with the scheme) while a new, valid c.yaml appears:
-        // neither may be applied alone.
-        Files.writeString(dir.resolve("c.yaml"), allow("c", "cluster.local/ns/shop/sa/c"));
+        // b.yaml breaks (line 10: a principal with the scheme), then a new, valid c.yaml appears: it must
+        // not be applied while b.yaml is bad.
         Files.writeString(dir.resolve("b.yaml"), allow("b", "spiffe://cluster.local/ns/shop/sa/b"));
+        Files.writeString(dir.resolve("c.yaml"), allow("c", "cluster.local/ns/shop/sa/c"));
         Await.until("the error to be reported", () -> !source.errors().isEmpty(), this::state);
 
         assertThat(source.current()).isSameAs(good);
@@ -243,8 +243,11 @@ class DirectoryPolicySourceTest {
         registration.close();
         Files.delete(dir.resolve("b.yaml"));
         Await.until("version 3", () -> source.current().version() == 3, this::state);
-        // Delivery is asynchronous: give the notifier a chance to (wrongly) call the removed listener.
-        source.onChange(set -> { }).close();
+        // Listeners are called in turn on one thread: once a later one has version 3, the removed one
+        // would have had it too.
+        List<Long> later = new CopyOnWriteArrayList<>();
+        source.onChange(set -> later.add(set.version()));
+        Await.until("version 3 delivered", () -> later.contains(3L), this::state);
         assertThat(versions).containsExactly(1L, 2L);
     }
 
