@@ -167,11 +167,12 @@ public final class CaDirectory {
         } catch (SigningException e) {
             throw new IOException("cannot sign the renewed intermediate: " + e.getMessage(), e);
         }
-        // The key's rename is the commit point: before it the old set is whole, after it finishRenewal
-        // moves the certificates that go with the new key into place (also after a crash).
+        // The key's rename is the commit point. The key's .next file is written first, so that its
+        // presence means "not committed"; finishRenewal also checks that certificates it moves into
+        // place match the key in place, whatever a crash left behind.
+        PemFiles.writePrivateKey(dir.resolve(CA_KEY + NEXT), caPair);
         PemFiles.writeCertificates(dir.resolve(CA_CERT + NEXT), List.of(intermediate));
         PemFiles.writeCertificates(dir.resolve(CERT_CHAIN + NEXT), List.of(intermediate, root));
-        PemFiles.writePrivateKey(dir.resolve(CA_KEY + NEXT), caPair);
         Files.move(dir.resolve(CA_KEY + NEXT), dir.resolve(CA_KEY), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         finishRenewal(dir);
@@ -182,17 +183,18 @@ public final class CaDirectory {
 
     /** Completes or abandons a renewal that a crash interrupted; see {@link #renewIntermediateIfDue}. */
     private static void finishRenewal(Path dir) throws IOException {
-        if (Files.exists(dir.resolve(CA_KEY + NEXT))) {
-            for (String name : List.of(CA_KEY, CA_CERT, CERT_CHAIN)) {
-                Files.deleteIfExists(dir.resolve(name + NEXT));
-            }
-            return;
-        }
-        for (String name : List.of(CA_CERT, CERT_CHAIN)) {
-            if (Files.exists(dir.resolve(name + NEXT))) {
+        boolean committed = !Files.exists(dir.resolve(CA_KEY + NEXT)) && Files.exists(dir.resolve(CA_CERT + NEXT))
+                && Files.exists(dir.resolve(CERT_CHAIN + NEXT))
+                && PemFiles.readCertificates(dir.resolve(CA_CERT + NEXT)).get(0).getPublicKey()
+                        .equals(PemFiles.readKeyPair(dir.resolve(CA_KEY)).getPublic());
+        if (committed) {
+            for (String name : List.of(CA_CERT, CERT_CHAIN)) {
                 Files.move(dir.resolve(name + NEXT), dir.resolve(name), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
+        }
+        for (String name : List.of(CA_KEY, CA_CERT, CERT_CHAIN)) {
+            Files.deleteIfExists(dir.resolve(name + NEXT));
         }
     }
 

@@ -30,6 +30,8 @@ import java.util.concurrent.CompletionException;
  */
 public final class CaService {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(CaService.class);
+
     private final X509SvidIssuer issuer;
     private final JwtSvidMinter jwtMinter;
     private final CallerAuthenticator authenticator;
@@ -64,7 +66,11 @@ public final class CaService {
         } catch (CaException e) {
             return refuse("unauthenticated", null, null, e);
         }
-        return issueFor(caller.describe(), csr -> authorize(caller, csr), csrPem, requestedTtl);
+        try {
+            return issueFor(caller.describe(), csr -> authorize(caller, csr), csrPem, requestedTtl);
+        } catch (RuntimeException e) {
+            return refuse(caller.describe(), null, null, internal(e));
+        }
     }
 
     /**
@@ -72,7 +78,11 @@ public final class CaService {
      * identity is the CSR's one URI SAN, which must be in the CA's trust domain. Still audited.
      */
     public CompletableFuture<IssuedX509Svid> issueAsOperator(String operator, String csrPem, Duration requestedTtl) {
-        return issueFor("operator:" + operator, CaService::requestedIdentity, csrPem, requestedTtl);
+        try {
+            return issueFor("operator:" + operator, CaService::requestedIdentity, csrPem, requestedTtl);
+        } catch (RuntimeException e) {
+            return refuse("operator:" + operator, null, null, internal(e));
+        }
     }
 
     private CompletableFuture<IssuedX509Svid> issueFor(String caller, Authorizer authorizer, String csrPem,
@@ -106,6 +116,8 @@ public final class CaService {
         } catch (AuthenticationException e) {
             throw new CaException(e.unavailable() ? CaException.Code.UNAVAILABLE : CaException.Code.UNAUTHENTICATED,
                     "authentication failed: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw internal(e);
         }
     }
 
@@ -184,6 +196,31 @@ public final class CaService {
     }
 
     /**
+     * As {@link #mintJwtSvid(CallerCredentials, SpiffeId, List, Duration)} from a request's raw
+     * fields, so that a malformed one is refused and audited like any other refusal.
+     *
+     * @param spiffeId empty for the caller's own identity
+     */
+    public CompletableFuture<MintedJwtSvid> mintJwtSvid(CallerCredentials credentials, String spiffeId,
+            List<String> audience, long ttlSeconds) {
+        SpiffeId requested = null;
+        try {
+            if (!spiffeId.isEmpty()) {
+                requested = SpiffeId.parse(spiffeId);
+            }
+            if (ttlSeconds < 0) {
+                throw new CaException(CaException.Code.INVALID_ARGUMENT, "ttl_seconds: " + ttlSeconds + " (expected: >= 0)");
+            }
+        } catch (InvalidSpiffeIdException e) {
+            return refuse("unauthenticated", null, null,
+                    new CaException(CaException.Code.INVALID_ARGUMENT, "spiffe_id: " + e.getMessage()));
+        } catch (CaException e) {
+            return refuse("unauthenticated", requested, null, e);
+        }
+        return mintJwtSvid(credentials, requested, audience, Duration.ofSeconds(ttlSeconds));
+    }
+
+    /**
      * Mints a JWT-SVID for the caller's own proven identity. {@code spiffeId} may be null (the
      * caller's identity) or must equal it.
      */
@@ -205,6 +242,8 @@ public final class CaService {
             minted = jwtMinter.mint(caller.identity(), audience, requestedTtl);
         } catch (CaException e) {
             return refuse(caller.describe(), caller.identity(), null, e);
+        } catch (RuntimeException e) {
+            return refuse(caller.describe(), caller.identity(), null, internal(e));
         }
         // A JWT-SVID has no serial or subject key: the audit line carries its jti and the signing key id.
         AuditRecord record = new AuditRecord(clock.instant(), caller.describe(), minted.spiffeId().toString(),
@@ -239,7 +278,13 @@ public final class CaService {
         if (t instanceof CaException) {
             return (CaException) t;
         }
-        return new CaException(CaException.Code.INTERNAL, "internal error: " + t, t);
+        return internal(t);
+    }
+
+    /** A failure that is not the caller's: logged here in full, reported to the caller in general terms. */
+    private static CaException internal(Throwable t) {
+        log.error("internal error in the CA", t);
+        return new CaException(CaException.Code.INTERNAL, "internal error in the CA; see its log", t);
     }
 
 }

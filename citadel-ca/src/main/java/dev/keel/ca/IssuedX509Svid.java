@@ -13,11 +13,15 @@ import java.util.List;
  * @param chain the leaf first, then the CA's chain up to (not including) the root
  * @param serial the leaf's serial number
  * @param notAfter the leaf's expiry
+ * @param roots the trust anchors the chain verifies to, taken with the chain so a rotation between
+ *     issuing and answering cannot pair them wrongly
  */
-public record IssuedX509Svid(SpiffeId spiffeId, List<X509Certificate> chain, BigInteger serial, Instant notAfter) {
+public record IssuedX509Svid(SpiffeId spiffeId, List<X509Certificate> chain, BigInteger serial, Instant notAfter,
+        List<X509Certificate> roots) {
 
     public IssuedX509Svid {
         chain = List.copyOf(chain);
+        roots = List.copyOf(roots);
     }
 
     public X509Certificate leaf() {

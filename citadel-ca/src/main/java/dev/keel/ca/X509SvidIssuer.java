@@ -26,6 +26,9 @@ import org.bouncycastle.cert.X509CertificateHolder;
  */
 public final class X509SvidIssuer {
 
+    /** A certificate shorter-lived than this is useless to its holder; past it, the CA refuses. */
+    static final Duration MIN_LIFETIME = Duration.ofMinutes(1);
+
     private final Clock clock;
     private final IssuancePolicy policy;
     private volatile SigningCa signingCa;
@@ -80,6 +83,11 @@ public final class X509SvidIssuer {
             throw new CaException(CaException.Code.INVALID_ARGUMENT, "key refused: " + e.getMessage());
         }
         Instant now = clock.instant();
+        Instant caNotAfter = ca.certificate().getNotAfter().toInstant();
+        if (!caNotAfter.isAfter(now.plus(MIN_LIFETIME))) {
+            throw new CaException(CaException.Code.UNAVAILABLE, "the issuing CA certificate expires at " + caNotAfter
+                    + "; it can no longer issue (renew the intermediate or plug in a new one)");
+        }
         Duration ttl = effectiveTtl(params.requestedTtl());
         X509SvidTemplate template = X509SvidTemplate.build(ca, params, now, ttl, policy.backdate(), hosts);
         X509CertificateHolder signed;
@@ -93,7 +101,7 @@ public final class X509SvidIssuer {
         List<X509Certificate> chain = new ArrayList<>(1 + ca.intermediates().size());
         chain.add(leaf);
         chain.addAll(ca.intermediates());
-        return new IssuedX509Svid(params.spiffeId(), chain, template.serial(), template.notAfter());
+        return new IssuedX509Svid(params.spiffeId(), chain, template.serial(), template.notAfter(), ca.roots());
     }
 
     private Duration effectiveTtl(Duration requested) throws CaException {

@@ -168,6 +168,18 @@ class CaDirectoryTest {
     }
 
     @Test
+    void certificatesLeftWithoutTheirKeyByACrashAreDiscarded() throws Exception {
+        Path dir = tmp.resolve("ca");
+        CaDirectory.LoadedCa ca = CaDirectory.initSelfSigned(dir, TrustDomain.CLUSTER_LOCAL, KeyType.EC_P256, Clock.systemUTC());
+        Files.copy(dir.resolve("root-cert.pem"), dir.resolve("ca-cert.pem.next"));
+        Files.copy(dir.resolve("root-cert.pem"), dir.resolve("cert-chain.pem.next"));
+        assertThat(CaDirectory.load(dir, Clock.systemUTC(), KeyResolver.files(dir)).signingCa().certificate())
+                .isEqualTo(ca.signingCa().certificate());
+        assertThat(dir.resolve("ca-cert.pem.next")).doesNotExist();
+        assertThat(dir.resolve("cert-chain.pem.next")).doesNotExist();
+    }
+
+    @Test
     void pluggedCaIsNeverRenewedByKeel() throws Exception {
         Path cacerts = enterpriseCacerts(tmp.resolve("cacerts"), "ec");
         CaDirectory.LoadedCa ca = CaDirectory.importCacerts(tmp.resolve("ca"), cacerts, TrustDomain.CLUSTER_LOCAL,

@@ -229,6 +229,33 @@ class CaServiceTest {
         assertThat(auditLines().get(0)).contains("\"serial\":\"jwt:" + jwt.jwtId() + "\"").doesNotContain(jwt.token());
     }
 
+    @Test
+    void malformedJwtRequestsAreRefusedAndAudited() throws Exception {
+        CaException badId = failure(ca.service().mintJwtSvid(AS_X, "spiffe://cluster.local/ns/a/../x", List.of("a"), 0));
+        assertThat(badId.code()).isEqualTo(CaException.Code.INVALID_ARGUMENT);
+        CaException badTtl = failure(ca.service().mintJwtSvid(AS_X, "", List.of("a"), -1));
+        assertThat(badTtl.code()).isEqualTo(CaException.Code.INVALID_ARGUMENT);
+        assertThat(auditLines()).hasSize(2).allMatch(line -> line.contains("\"outcome\":\"refused\""));
+    }
+
+    @Test
+    void anAuthenticatorThatBreaksIsRefusedAsInternalAndAudited() throws Exception {
+        CitadelCa broken = CitadelCa.open(CaDirectory.initSelfSigned(dir.resolve("ca2"), TrustDomain.CLUSTER_LOCAL,
+                KeyType.EC_P256, Clock.systemUTC()), IssuancePolicy.DEFAULT, List.of(credentials -> {
+                    throw new IllegalStateException("bug with a secret detail");
+                }), Clock.systemUTC());
+        try {
+            CaException e = failure(broken.service().createCertificate(AS_X, TestCsr.builder().uriSan(X).build().pem(),
+                    Duration.ZERO));
+            assertThat(e.code()).isEqualTo(CaException.Code.INTERNAL);
+            assertThat(e.getMessage()).doesNotContain("secret");
+            assertThat(Files.readAllLines(broken.loaded().auditLog())).singleElement().asString()
+                    .contains("\"outcome\":\"refused\"", "INTERNAL");
+        } finally {
+            broken.close();
+        }
+    }
+
     private List<String> auditLines() throws Exception {
         Path log = ca.loaded().auditLog();
         return Files.exists(log) ? Files.readAllLines(log, StandardCharsets.UTF_8) : List.of();

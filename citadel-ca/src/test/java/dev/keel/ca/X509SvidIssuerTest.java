@@ -136,6 +136,15 @@ class X509SvidIssuerTest {
     }
 
     @Test
+    void anExpiredIssuingCaRefusesInsteadOfIssuingDeadCertificates() {
+        Instant afterExpiry = ca.signingCa().certificate().getNotAfter().toInstant().plusSeconds(30);
+        assertThatThrownBy(() -> issuer(Clock.fixed(afterExpiry, ZoneOffset.UTC))
+                .issue(new X509SvidParams(ORDERS, KeyPairs.generate(KeyType.EC_P256).getPublic(), Duration.ZERO)))
+                .isInstanceOfSatisfying(CaException.class, e -> assertThat(e.code()).isEqualTo(CaException.Code.UNAVAILABLE))
+                .hasMessageContaining("can no longer issue");
+    }
+
+    @Test
     void chainIsLeafThenIntermediateWithoutTheRoot() throws Exception {
         IssuedX509Svid svid = issue(KeyPairs.generate(KeyType.EC_P256).getPublic(), Duration.ZERO);
         assertThat(svid.chain()).hasSize(2);

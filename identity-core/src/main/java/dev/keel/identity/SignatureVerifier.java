@@ -51,6 +51,10 @@ public final class SignatureVerifier {
 
     /** Verifies a signature in JWS's form (r || s for ECDSA); false for any mismatch or malformed input. */
     public boolean verifyJws(SignatureAlgorithm algorithm, byte[] data, byte[] signature) {
+        // RFC 7518 section 3.4: ES256 is P-256 with SHA-256, ES384 is P-384 with SHA-384, nothing else.
+        if (algorithm.family() == KeyType.Family.EC && keyType.defaultSignatureAlgorithm() != algorithm) {
+            return false;
+        }
         return verify(algorithm, data, signature, true);
     }
 

@@ -27,7 +27,8 @@ public final class X509SvidAuthenticator implements CallerAuthenticator {
 
     static final int CACHE_LIMIT = 10_000;
 
-    private record Verified(X509Svid svid, Object bundleVersion) {
+    /** @param validUntil the earliest notAfter in the chain: past it, the chain must be verified again */
+    private record Verified(X509Svid svid, Object bundleVersion, Instant validUntil) {
     }
 
     private final java.util.function.Supplier<Object> bundleVersion;
@@ -56,7 +57,7 @@ public final class X509SvidAuthenticator implements CallerAuthenticator {
         Object version = bundleVersion.get();
         Verified cached = verified.get(leaf);
         X509Svid svid;
-        if (cached != null && cached.bundleVersion().equals(version) && now.isBefore(cached.svid().notAfter())
+        if (cached != null && cached.bundleVersion().equals(version) && now.isBefore(cached.validUntil())
                 && !now.isBefore(leaf.getNotBefore().toInstant())) {
             svid = cached.svid();
         } else {
@@ -68,7 +69,8 @@ public final class X509SvidAuthenticator implements CallerAuthenticator {
             if (verified.size() >= CACHE_LIMIT) {
                 verified.clear();
             }
-            verified.put(leaf, new Verified(svid, version));
+            Instant validUntil = chain.stream().map(c -> c.getNotAfter().toInstant()).min(Instant::compareTo).orElseThrow();
+            verified.put(leaf, new Verified(svid, version, validUntil));
         }
         BigInteger serial = leaf.getSerialNumber();
         return Optional.of(new Caller(svid.spiffeId(), "x509-svid", "serial:" + serial.toString(16)));

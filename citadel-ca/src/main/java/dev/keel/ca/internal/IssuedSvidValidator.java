@@ -69,6 +69,9 @@ public final class IssuedSvidValidator {
         } catch (CertificateParsingException e) {
             throw internal("the issued certificate's extensions do not parse: " + e.getMessage());
         }
+        if (!leaf.getNotBefore().before(leaf.getNotAfter())) {
+            throw internal("the issued certificate's notBefore is not before its notAfter");
+        }
         if (!leaf.getSerialNumber().equals(template.serial())
                 || leaf.getNotAfter().toInstant().isAfter(ca.certificate().getNotAfter().toInstant())
                 || !leaf.getNotAfter().toInstant().equals(template.notAfter())

@@ -110,7 +110,13 @@ public final class Pkcs10Parser {
         } catch (IOException e) {
             throw invalid("csr: cannot re-encode the request info: " + e.getMessage());
         }
-        if (!SignatureVerifier.of(key).verify(algorithm, info, request.getSignature())) {
+        SignatureVerifier verifier;
+        try {
+            verifier = SignatureVerifier.of(key);
+        } catch (RuntimeException e) {
+            throw invalid("csr: key refused: " + e.getMessage());
+        }
+        if (!verifier.verify(algorithm, info, request.getSignature())) {
             throw invalid("csr: signature does not verify (the requester has not proven possession of the key)");
         }
         return extract(request, key);

@@ -35,14 +35,18 @@ final class IstioCertificateGrpcService extends IstioCertificateServiceGrpc.Isti
                         observer.onError(GrpcStatuses.of(failure).asRuntimeException());
                         return;
                     }
-                    IstioCertificateResponse.Builder response = IstioCertificateResponse.newBuilder();
-                    for (X509Certificate certificate : svid.chain()) {
-                        response.addCertChain(Pem.encodeCertificate(certificate));
+                    try {
+                        IstioCertificateResponse.Builder response = IstioCertificateResponse.newBuilder();
+                        for (X509Certificate certificate : svid.chain()) {
+                            response.addCertChain(Pem.encodeCertificate(certificate));
+                        }
+                        response.addCertChain(Pem.encodeCertificate(svid.roots().get(0)));
+                        observer.onNext(response.build());
+                        observer.onCompleted();
+                    } catch (RuntimeException e) {
+                        // never leave a call open: a cancelled call or an encoding failure still ends it
+                        observer.onError(GrpcStatuses.of(e).asRuntimeException());
                     }
-                    X509Certificate root = ca.issuer().signingCa().roots().get(0);
-                    response.addCertChain(Pem.encodeCertificate(root));
-                    observer.onNext(response.build());
-                    observer.onCompleted();
                 }, responses);
     }
 }

@@ -2,8 +2,6 @@ package dev.keel.ca.server;
 
 import dev.keel.ca.CaService;
 import dev.keel.ca.TrustBundle;
-import dev.keel.identity.InvalidSpiffeIdException;
-import dev.keel.identity.SpiffeId;
 import dev.keel.identity.TrustDomain;
 import dev.keel.proto.ca.v1.FetchBundleRequest;
 import dev.keel.proto.ca.v1.FetchBundleResponse;
@@ -14,7 +12,6 @@ import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.concurrent.Executor;
 
 /**
@@ -51,32 +48,22 @@ final class KeelCaGrpcService extends KeelCertificateAuthorityGrpc.KeelCertifica
 
     @Override
     public void mintJWTSVID(MintJWTSVIDRequest request, StreamObserver<MintJWTSVIDResponse> observer) {
-        SpiffeId requested = null;
-        if (!request.getSpiffeId().isEmpty()) {
-            try {
-                requested = SpiffeId.parse(request.getSpiffeId());
-            } catch (InvalidSpiffeIdException e) {
-                observer.onError(Status.INVALID_ARGUMENT.withDescription("spiffe_id: " + e.getMessage()).asRuntimeException());
-                return;
-            }
-        }
-        if (request.getTtlSeconds() < 0) {
-            observer.onError(Status.INVALID_ARGUMENT.withDescription("ttl_seconds: " + request.getTtlSeconds()
-                    + " (expected: >= 0)").asRuntimeException());
-            return;
-        }
-        ca.mintJwtSvid(CallerCredentialsInterceptor.CREDENTIALS.get(), requested, request.getAudienceList(),
-                        Duration.ofSeconds(request.getTtlSeconds()))
+        ca.mintJwtSvid(CallerCredentialsInterceptor.CREDENTIALS.get(), request.getSpiffeId(), request.getAudienceList(),
+                        request.getTtlSeconds())
                 .whenCompleteAsync((minted, failure) -> {
                     if (failure != null) {
                         observer.onError(GrpcStatuses.of(failure).asRuntimeException());
                         return;
                     }
-                    observer.onNext(MintJWTSVIDResponse.newBuilder()
-                            .setToken(minted.token())
-                            .setExpiresAt(minted.expiresAt().getEpochSecond())
-                            .build());
-                    observer.onCompleted();
+                    try {
+                        observer.onNext(MintJWTSVIDResponse.newBuilder()
+                                .setToken(minted.token())
+                                .setExpiresAt(minted.expiresAt().getEpochSecond())
+                                .build());
+                        observer.onCompleted();
+                    } catch (RuntimeException e) {
+                        observer.onError(GrpcStatuses.of(e).asRuntimeException());
+                    }
                 }, responses);
     }
 }

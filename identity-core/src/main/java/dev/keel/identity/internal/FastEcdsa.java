@@ -86,7 +86,9 @@ public final class FastEcdsa {
                 }
                 signer.update(data);
                 return signer.sign();
-            } catch (GeneralSecurityException e) {
+            } catch (GeneralSecurityException | RuntimeException e) {
+                // a signer that failed once may hold half-updated state: never reuse it
+                nativeSigners.get().remove(jcaName);
                 throw new SigningException("native ECDSA signing failed: " + e.getMessage(), false, e);
             }
         }
