@@ -3,45 +3,17 @@ package dev.keel.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.testing.TestCsr;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The {@code keel ca} commands as an operator runs them, in process. */
-class KeelCaCommandsTest {
+class KeelCaCommandsTest extends ConsoleTest {
 
     @TempDir
     Path tmp;
-
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream originalOut;
-    private PrintStream originalErr;
-
-    @BeforeEach
-    void capture() {
-        originalOut = System.out;
-        originalErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(originalOut);
-        System.setErr(originalErr);
-    }
-
-    private String stdout() {
-        return out.toString(StandardCharsets.UTF_8);
-    }
 
     @Test
     void initIssueInspectAndVerifyTheAuditLog() throws Exception {
@@ -54,7 +26,7 @@ class KeelCaCommandsTest {
         Path chain = tmp.resolve("chain.pem");
         assertThat(Keel.run("ca", "issue", "--data-dir", ca.toString(), "--csr", csr.toString(), "--ttl", "2h",
                 "-o", chain.toString())).isZero();
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("issued spiffe://example.org/ns/default/sa/orders");
+        assertThat(stderr()).contains("issued spiffe://example.org/ns/default/sa/orders");
 
         out.reset();
         assertThat(Keel.run("ca", "inspect", chain.toString())).isZero();
@@ -73,7 +45,7 @@ class KeelCaCommandsTest {
         Path csr = tmp.resolve("w.csr");
         Files.writeString(csr, TestCsr.builder().uriSan("spiffe://evil.example/ns/a/sa/x").build().pem());
         assertThat(Keel.run("ca", "issue", "--data-dir", ca.toString(), "--csr", csr.toString())).isEqualTo(1);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("outside this CA's trust domain");
+        assertThat(stderr()).contains("outside this CA's trust domain");
         assertThat(Files.readAllLines(ca.resolve("audit.log"))).singleElement().asString().contains("\"outcome\":\"refused\"");
     }
 
@@ -103,13 +75,13 @@ class KeelCaCommandsTest {
         Files.writeString(cacerts.resolve("ca-cert.pem"), "not a certificate");
         assertThat(Keel.run("ca", "init", "--data-dir", tmp.resolve("ca").toString(), "--cacerts", cacerts.toString()))
                 .isEqualTo(1);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("ca-cert.pem");
+        assertThat(stderr()).contains("ca-cert.pem");
     }
 
     @Test
     void badOptionsGiveUsageErrors() {
         assertThat(Keel.run("ca", "init", "--key-type", "dsa-512")).isEqualTo(2);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("key type");
+        assertThat(stderr()).contains("key type");
         assertThat(Keel.run("ca", "issue", "--csr", "x", "--ttl", "5y")).isEqualTo(2);
     }
 }
