@@ -1,5 +1,7 @@
 package dev.keel.policy.catalog;
 
+import dev.keel.policy.internal.QuotedStrings;
+
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
@@ -138,7 +140,7 @@ final class Template {
             String name = m.group(1);
             String value = valueOf(entry, values, name);
             CatalogParameter.Type type = entry.parameter(name).orElseThrow().type();
-            out.append(insideQuotes(line, m.start()) ? escape(value) : node(type, value));
+            out.append(insideQuotes(line, m.start()) ? QuotedStrings.escape(value) : node(type, value));
             at = m.end();
         }
         return out.append(line.substring(at)).toString();
@@ -193,26 +195,10 @@ final class Template {
 
     static String scalar(String value) {
         return PLAIN.matcher(value).matches() && !RESERVED.contains(value.toLowerCase(java.util.Locale.ROOT))
-                ? value : "\"" + escape(value) + "\"";
-    }
-
-    /** The inside of a YAML double-quoted string (JSON's escapes are a subset of YAML's). */
-    static String escape(String value) {
-        StringBuilder b = new StringBuilder(value.length());
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c == '"' || c == '\\') {
-                b.append('\\').append(c);
-            } else if (c < 0x20 || c == 0x7f) {
-                b.append(String.format("\\u%04x", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
-        return b.toString();
+                ? value : "\"" + QuotedStrings.escape(value) + "\"";
     }
 
     private static String quote(String value) {
-        return "\"" + escape(value) + "\"";
+        return "\"" + QuotedStrings.escape(value) + "\"";
     }
 }

@@ -34,22 +34,8 @@ final class Paths {
 
     /** A string in double quotes, with quotes, backslashes and control characters escaped. */
     static String quote(String s) {
-        StringBuilder b = new StringBuilder(s.length() + 2).append('"');
         int limit = Math.min(s.length(), 100);
-        for (int i = 0; i < limit; i++) {
-            char c = s.charAt(i);
-            if (c == '"' || c == '\\') {
-                b.append('\\').append(c);
-            } else if (c < 0x20 || c == 0x7f) {
-                b.append(String.format("\\u%04x", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
-        if (limit < s.length()) {
-            b.append("...");
-        }
-        return b.append('"').toString();
+        return "\"" + QuotedStrings.escape(s.substring(0, limit)) + (limit < s.length() ? "..." : "") + "\"";
     }
 
     private static boolean isIdentifier(String key) {

@@ -155,15 +155,7 @@ public final class DirectoryPolicySource implements PolicySource {
         } catch (IOException e) {
             LOG.debug("closing the watch service of {}", directory, e);
         }
-        watcherThread.interrupt();
-        if (Thread.currentThread() != watcherThread) {
-            try {
-                watcherThread.join(TimeUnit.SECONDS.toMillis(5));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        publisher.close();
+        publisher.closeAfter(watcherThread);
     }
 
     /** True while the watching thread runs; false after {@link #close()}. */

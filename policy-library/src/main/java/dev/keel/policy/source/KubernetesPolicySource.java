@@ -26,7 +26,6 @@ import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -145,15 +144,7 @@ public final class KubernetesPolicySource implements PolicySource {
         }
         closed = true;
         informers.forEach(SharedIndexInformer::close);
-        worker.interrupt();
-        if (Thread.currentThread() != worker) {
-            try {
-                worker.join(TimeUnit.SECONDS.toMillis(5));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        publisher.close();
+        publisher.closeAfter(worker);
     }
 
     private static ApiVersion servedVersion(KubernetesClient client) {

@@ -89,6 +89,22 @@ final class Publisher {
         }
     }
 
+    /**
+     * Stops a source's worker thread (waiting up to 5 s unless called from it), then this
+     * publisher: the common end of every source's {@code close()}.
+     */
+    void closeAfter(Thread worker) {
+        worker.interrupt();
+        if (Thread.currentThread() != worker) {
+            try {
+                worker.join(java.util.concurrent.TimeUnit.SECONDS.toMillis(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        close();
+    }
+
     void close() {
         notifier.shutdown();
         if (Thread.currentThread() != notifierThread) {
