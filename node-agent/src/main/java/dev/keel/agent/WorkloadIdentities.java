@@ -23,4 +23,15 @@ public interface WorkloadIdentities {
      * expiry, otherwise minted by the CA. Fails with a {@link WorkloadIdentityException}.
      */
     CompletableFuture<JwtSvidToken> fetchJwtSvid(RegistrationEntry entry, List<String> audience);
+
+    /**
+     * Kubernetes mode: makes the pod's own identity an entry of this agent (id {@code k8s:<pod uid>},
+     * one selector {@code k8s:pod-uid:<uid>}, SPIFFE ID {@code ns/<ns>/sa/<sa>}) and starts issuing
+     * for it; the CA checks the pod runs on this node. Idempotent. Returns the entry.
+     *
+     * @throws UnsupportedOperationException when the agent does not run in Kubernetes mode
+     */
+    default RegistrationEntry admitPod(KubernetesPod pod) {
+        throw new UnsupportedOperationException("this agent does not run in Kubernetes mode");
+    }
 }
