@@ -264,7 +264,11 @@ public final class CaDirectory {
         PemFiles.writeAtomically(dir.resolve(CONFIG), out.toString(), false);
     }
 
-    static CaConfig readConfig(Path dir) throws IOException {
+    /**
+     * Reads {@code ca.properties} only (trust domain, mode, key references), without loading or
+     * checking keys: for tools that need the trust domain but not the CA's key.
+     */
+    public static CaConfig readConfig(Path dir) throws IOException {
         Path file = dir.resolve(CONFIG);
         if (!Files.exists(file)) {
             throw new IOException(CONFIG + ": missing in " + dir.toAbsolutePath() + " (run 'keel ca init' first)");

@@ -19,6 +19,11 @@ public final class CaException extends Exception {
         UNAUTHENTICATED,
         /** The caller is authenticated but not entitled to what it asked for. */
         PERMISSION_DENIED,
+        /**
+         * The CA is not set up for what was asked (a Kubernetes pod check on a CA that does not
+         * verify pods); retrying will not help until an operator changes its configuration.
+         */
+        FAILED_PRECONDITION,
         /** A dependency is down (key custody backend, audit log, token reviewer); retry later. */
         UNAVAILABLE,
         /** A bug or an inconsistent CA: the issued certificate failed its own validation. */

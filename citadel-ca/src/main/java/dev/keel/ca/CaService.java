@@ -85,7 +85,11 @@ public final class CaService {
         }
     }
 
-    private CompletableFuture<IssuedX509Svid> issueFor(String caller, Authorizer authorizer, String csrPem,
+    /**
+     * Parses the CSR, lets {@code authorizer} decide the identity, issues and audits: the one issuing
+     * path, shared with {@link NodeService}. Refusals are audited under {@code caller}.
+     */
+    CompletableFuture<IssuedX509Svid> issueFor(String caller, Authorizer authorizer, String csrPem,
             Duration requestedTtl) {
         CertificateSigningRequest csr;
         SpiffeId identity = null;
@@ -108,7 +112,7 @@ public final class CaService {
         return durably(record, issued);
     }
 
-    private Caller authenticate(CallerCredentials credentials) throws CaException {
+    Caller authenticate(CallerCredentials credentials) throws CaException {
         try {
             return authenticator.authenticate(credentials).orElseThrow(() -> new CaException(
                     CaException.Code.UNAUTHENTICATED,
@@ -148,7 +152,24 @@ public final class CaService {
         }
     }
 
-    private static void checkShape(CertificateSigningRequest csr) throws CaException {
+    /**
+     * For a caller entitled to exactly {@code entitled} ({@code who} names it in the refusal): a CSR
+     * may ask for that identity or for none.
+     */
+    static SpiffeId entitledTo(SpiffeId entitled, String who, CertificateSigningRequest csr) throws CaException {
+        checkShape(csr);
+        if (csr.uriSans().isEmpty()) {
+            return entitled;
+        }
+        String requested = csr.uriSans().get(0);
+        if (!requested.equals(entitled.toString())) {
+            throw new CaException(CaException.Code.PERMISSION_DENIED, who + " may not obtain " + abbreviate(requested)
+                    + " (a CSR may only ask for " + entitled + " or for nothing)");
+        }
+        return entitled;
+    }
+
+    static void checkShape(CertificateSigningRequest csr) throws CaException {
         if (csr.requestsCa()) {
             throw new CaException(CaException.Code.INVALID_ARGUMENT,
                     "csr: asks for a CA certificate (basicConstraints CA:true or keyCertSign/cRLSign); never granted");
@@ -163,7 +184,7 @@ public final class CaService {
         }
     }
 
-    private static void checkTtl(Duration ttl) throws CaException {
+    static void checkTtl(Duration ttl) throws CaException {
         Objects.requireNonNull(ttl, "requestedTtl");
         if (ttl.isNegative()) {
             throw new CaException(CaException.Code.INVALID_ARGUMENT, "ttl: " + ttl.toSeconds() + "s (expected: >= 0)");
@@ -174,7 +195,8 @@ public final class CaService {
         }
     }
 
-    private <T> CompletableFuture<T> refuse(String caller, SpiffeId identity, String fingerprint, CaException cause) {
+    /** Audits a refusal; the future fails with {@code cause} once the line is durable (or UNAVAILABLE). */
+    <T> CompletableFuture<T> refuse(String caller, SpiffeId identity, String fingerprint, CaException cause) {
         AuditRecord record = AuditRecord.refused(clock.instant(), caller,
                 identity == null ? null : identity.toString(), fingerprint, cause.code() + ": " + cause.getMessage());
         return audit.append(record).handle((ok, failure) -> {
@@ -182,7 +204,7 @@ public final class CaService {
         });
     }
 
-    private <T> CompletableFuture<T> durably(AuditRecord record, T result) {
+    <T> CompletableFuture<T> durably(AuditRecord record, T result) {
         return audit.append(record).handle((ok, failure) -> {
             if (failure != null) {
                 throw new CompletionException(auditUnavailable(failure));
@@ -233,20 +255,26 @@ public final class CaService {
         } catch (CaException e) {
             return refuse("unauthenticated", spiffeId, null, e);
         }
+        if (spiffeId != null && !spiffeId.equals(caller.identity())) {
+            return refuse(caller.describe(), caller.identity(), null, new CaException(CaException.Code.PERMISSION_DENIED,
+                    "caller " + caller.identity() + " may not obtain a JWT-SVID for " + spiffeId));
+        }
+        return mintFor(caller.describe(), caller.identity(), audience, requestedTtl);
+    }
+
+    /** Mints for an identity already authorized, and audits: the one minting path, shared with {@link NodeService}. */
+    CompletableFuture<MintedJwtSvid> mintFor(String caller, SpiffeId subject, List<String> audience,
+            Duration requestedTtl) {
         MintedJwtSvid minted;
         try {
-            if (spiffeId != null && !spiffeId.equals(caller.identity())) {
-                throw new CaException(CaException.Code.PERMISSION_DENIED, "caller " + caller.identity()
-                        + " may not obtain a JWT-SVID for " + spiffeId);
-            }
-            minted = jwtMinter.mint(caller.identity(), audience, requestedTtl);
+            minted = jwtMinter.mint(subject, audience, requestedTtl);
         } catch (CaException e) {
-            return refuse(caller.describe(), caller.identity(), null, e);
+            return refuse(caller, subject, null, e);
         } catch (RuntimeException e) {
-            return refuse(caller.describe(), caller.identity(), null, internal(e));
+            return refuse(caller, subject, null, internal(e));
         }
         // A JWT-SVID has no serial or subject key: the audit line carries its jti and the signing key id.
-        AuditRecord record = new AuditRecord(clock.instant(), caller.describe(), minted.spiffeId().toString(),
+        AuditRecord record = new AuditRecord(clock.instant(), caller, minted.spiffeId().toString(),
                 "jwt:" + minted.jwtId(), minted.expiresAt(), "jwt-key:" + jwtMinter.keyId(), AuditRecord.Outcome.ISSUED,
                 null);
         return durably(record, minted);
@@ -258,13 +286,13 @@ public final class CaService {
                 "audit log unavailable, nothing issued: " + cause.getMessage(), cause);
     }
 
-    private static String abbreviate(String s) {
+    static String abbreviate(String s) {
         return s.length() <= 200 ? s : s.substring(0, 197) + "...";
     }
 
     /** Decides which identity a CSR gets, or refuses. */
     @FunctionalInterface
-    private interface Authorizer {
+    interface Authorizer {
         SpiffeId authorize(CertificateSigningRequest csr) throws CaException;
     }
 
@@ -282,7 +310,7 @@ public final class CaService {
     }
 
     /** A failure that is not the caller's: logged here in full, reported to the caller in general terms. */
-    private static CaException internal(Throwable t) {
+    static CaException internal(Throwable t) {
         log.error("internal error in the CA", t);
         return new CaException(CaException.Code.INTERNAL, "internal error in the CA; see its log", t);
     }

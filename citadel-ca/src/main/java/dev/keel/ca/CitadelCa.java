@@ -4,8 +4,12 @@ import dev.keel.ca.audit.AuditLog;
 import dev.keel.ca.auth.CallerAuthenticator;
 import dev.keel.ca.auth.CallerAuthenticatorChain;
 import dev.keel.ca.auth.X509SvidAuthenticator;
+import dev.keel.ca.node.JoinTokens;
+import dev.keel.ca.node.PodVerifier;
+import dev.keel.ca.node.RegistrationEntries;
 import dev.keel.identity.Bundle;
 import dev.keel.identity.BundleSource;
+import dev.keel.identity.TrustDomain;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,8 +19,10 @@ import java.util.Optional;
 
 /**
  * A CA assembled from its loaded data directory: issuer, JWT-SVID minter, trust bundle, audit log
- * and the service that ties them together. Caller authentication is the client X.509-SVID first,
- * then whatever token authenticators the composition root adds (TokenReview, a JWT issuer).
+ * and the service that ties them together, plus node attestation ({@link NodeService}) over the
+ * join tokens and registration entries kept in the same directory. Caller authentication is the
+ * client X.509-SVID first, then whatever token authenticators the composition root adds
+ * (TokenReview, a JWT issuer).
  *
  * <p>Thread-safe; {@link #close()} drains and closes the audit log.
  */
@@ -32,9 +38,12 @@ public final class CitadelCa implements AutoCloseable {
     private final TrustBundle bundle;
     private final AuditLog audit;
     private final CaService service;
+    private final JoinTokens joinTokens;
+    private final RegistrationEntries entries;
+    private final NodeService nodeService;
 
     private CitadelCa(CaDirectory.LoadedCa loaded, KeyResolver keys, IssuancePolicy policy,
-            List<CallerAuthenticator> tokenAuthenticators, Clock clock) {
+            List<CallerAuthenticator> tokenAuthenticators, PodVerifier pods, Clock clock) {
         this.loaded = loaded;
         this.keys = keys;
         this.clock = clock;
@@ -48,6 +57,10 @@ public final class CitadelCa implements AutoCloseable {
         this.service = new CaService(new X509SvidIssuer(ca, policy, clock),
                 new JwtSvidMinter(loaded.jwtKey(), loaded.jwtKeyId(), JWT_DEFAULT_TTL, JWT_MAX_TTL, clock),
                 CallerAuthenticatorChain.of(authenticators), audit, clock);
+        TrustDomain trustDomain = loaded.config().trustDomain();
+        this.joinTokens = JoinTokens.open(loaded.dir(), trustDomain, clock);
+        this.entries = RegistrationEntries.open(loaded.dir(), trustDomain, clock);
+        this.nodeService = new NodeService(service, joinTokens, entries, pods);
     }
 
     /**
@@ -60,15 +73,29 @@ public final class CitadelCa implements AutoCloseable {
         return open(loaded, KeyResolver.files(loaded.dir()), policy, tokenAuthenticators, clock);
     }
 
-    /** As {@link #open(CaDirectory.LoadedCa, IssuancePolicy, List, Clock)}, resolving keys with {@code keys}. */
+    /**
+     * As {@link #open(CaDirectory.LoadedCa, IssuancePolicy, List, Clock)}, resolving keys with
+     * {@code keys}; node attestation serves registration entries only (no Kubernetes mode).
+     */
     public static CitadelCa open(CaDirectory.LoadedCa loaded, KeyResolver keys, IssuancePolicy policy,
             List<CallerAuthenticator> tokenAuthenticators, Clock clock) {
+        return open(loaded, keys, policy, tokenAuthenticators, PodVerifier.none(), clock);
+    }
+
+    /**
+     * The full assembly.
+     *
+     * @param pods checks pods in Kubernetes mode; {@link PodVerifier#none()} to refuse that mode
+     */
+    public static CitadelCa open(CaDirectory.LoadedCa loaded, KeyResolver keys, IssuancePolicy policy,
+            List<CallerAuthenticator> tokenAuthenticators, PodVerifier pods, Clock clock) {
         Objects.requireNonNull(loaded, "loaded");
         Objects.requireNonNull(keys, "keys");
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(tokenAuthenticators, "tokenAuthenticators");
+        Objects.requireNonNull(pods, "pods");
         Objects.requireNonNull(clock, "clock");
-        return new CitadelCa(loaded, keys, policy, List.copyOf(tokenAuthenticators), clock);
+        return new CitadelCa(loaded, keys, policy, List.copyOf(tokenAuthenticators), pods, clock);
     }
 
     /**
@@ -93,6 +120,19 @@ public final class CitadelCa implements AutoCloseable {
 
     public CaService service() {
         return service;
+    }
+
+    /** Node attestation, registration entries and workload SVIDs for node agents. */
+    public NodeService nodeService() {
+        return nodeService;
+    }
+
+    public JoinTokens joinTokens() {
+        return joinTokens;
+    }
+
+    public RegistrationEntries entries() {
+        return entries;
     }
 
     public TrustBundle bundle() {

@@ -5,9 +5,10 @@ import picocli.CommandLine.Command;
 
 /** {@code keel ca}: the certificate authority. */
 @Command(name = "ca", mixinStandardHelpOptions = true,
-        description = "The certificate authority: create it, run it, issue and inspect certificates, verify its audit log.",
+        description = "The certificate authority: create it, run it, issue and inspect certificates, verify its audit log, "
+                + "manage node join tokens and registration entries.",
         subcommands = {CaInitCommand.class, CaServeCommand.class, CaIssueCommand.class, CaInspectCommand.class,
-                CaAuditCommand.class})
+                CaAuditCommand.class, CaTokenCommand.class, CaEntryCommand.class})
 final class CaCommand implements Runnable {
 
     @CommandLine.Spec

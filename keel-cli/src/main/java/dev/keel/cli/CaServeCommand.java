@@ -7,6 +7,10 @@ import dev.keel.ca.KeyResolver;
 import dev.keel.ca.auth.CallerAuthenticator;
 import dev.keel.ca.auth.JwtIssuerAuthenticator;
 import dev.keel.ca.auth.KubernetesTokenReviewAuthenticator;
+import dev.keel.ca.node.JoinTokens;
+import dev.keel.ca.node.KubernetesPodVerifier;
+import dev.keel.ca.node.PodVerifier;
+import dev.keel.ca.node.RegistrationEntries;
 import dev.keel.ca.server.CaServer;
 import dev.keel.cli.internal.DurationConverter;
 import dev.keel.identity.KeyType;
@@ -72,6 +76,11 @@ final class CaServeCommand implements Callable<Integer> {
     @Option(names = "--jwt-jwks", description = "With --jwt-issuer: a JWKS file, or an https:// URL to fetch it from")
     String jwtJwks;
 
+    @Option(names = "--kubernetes-pods",
+            description = "Kubernetes mode for node agents: check through the Kubernetes API (in-cluster or kubeconfig) "
+                    + "that a pod an agent asks for runs on that agent's node (needs 'get' on pods)")
+    boolean kubernetesPods;
+
     @Option(names = "--trust-domain", defaultValue = "cluster.local",
             description = "Trust domain when the data directory holds no CA yet and one is created (default: ${DEFAULT-VALUE})")
     String trustDomain;
@@ -87,8 +96,10 @@ final class CaServeCommand implements Callable<Integer> {
         IssuancePolicy policy = new IssuancePolicy(defaultTtl, maxTtl, IssuancePolicy.DEFAULT.backdate());
         List<CallerAuthenticator> tokens = new ArrayList<>();
         KubernetesClient kubernetes = null;
-        if (tokenReview) {
+        if (tokenReview || kubernetesPods) {
             kubernetes = new KubernetesClientBuilder().build();
+        }
+        if (tokenReview) {
             tokens.add(KubernetesTokenReviewAuthenticator.builder(kubernetes, loaded.config().trustDomain())
                     .audiences(audiences)
                     .build());
@@ -106,9 +117,10 @@ final class CaServeCommand implements Callable<Integer> {
             }
             tokens.add(jwt.build());
         }
+        PodVerifier pods = kubernetesPods ? KubernetesPodVerifier.create(kubernetes) : PodVerifier.none();
         CountDownLatch stopped = new CountDownLatch(1);
-        try (CitadelCa ca = CitadelCa.open(loaded, policy, tokens, Clock.systemUTC());
-                CaServer server = CaServer.builder(ca.service(), ca.bundle())
+        try (CitadelCa ca = CitadelCa.open(loaded, KeyResolver.files(dataDir), policy, tokens, pods, Clock.systemUTC());
+                CaServer server = CaServer.builder(ca)
                         .host(host).grpcPort(port).bundlePort(bundlePort).servingHosts(servingHosts)
                         .build().start()) {
             renewIntermediate(ca);
@@ -129,6 +141,8 @@ final class CaServeCommand implements Callable<Integer> {
             if (server.bundlePort() >= 0) {
                 System.out.println("  SPIFFE bundle endpoint:                     https://" + host + ":" + server.bundlePort() + "/");
             }
+            System.out.println("  node attestation (keel ca token|entry):     " + dataDir.resolve(JoinTokens.FILE) + ", "
+                    + dataDir.resolve(RegistrationEntries.FILE) + (kubernetesPods ? "; pods checked with the Kubernetes API" : ""));
             System.out.println("  audit log:                                  " + loaded.auditLog());
             System.out.flush();
             stopped.await();

@@ -15,7 +15,7 @@ class ArchitectureTest {
         JavaClasses cli = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
                 .importPackages("dev.keel.cli");
         noClasses().should().dependOnClassesThat()
-                .resideInAnyPackage("dev.keel.identity.internal..", "dev.keel.ca.internal..")
+                .resideInAnyPackage("dev.keel.identity.internal..", "dev.keel.ca.internal..", "dev.keel.agent..internal..")
                 .check(cli);
     }
 }

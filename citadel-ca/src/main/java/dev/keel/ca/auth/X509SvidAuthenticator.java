@@ -25,6 +25,9 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class X509SvidAuthenticator implements CallerAuthenticator {
 
+    /** {@link Caller#method()} of callers it authenticates. */
+    public static final String METHOD = "x509-svid";
+
     static final int CACHE_LIMIT = 10_000;
 
     /** @param validUntil the earliest notAfter in the chain: past it, the chain must be verified again */
@@ -73,7 +76,7 @@ public final class X509SvidAuthenticator implements CallerAuthenticator {
             verified.put(leaf, new Verified(svid, version, validUntil));
         }
         BigInteger serial = leaf.getSerialNumber();
-        return Optional.of(new Caller(svid.spiffeId(), "x509-svid", "serial:" + serial.toString(16)));
+        return Optional.of(new Caller(svid.spiffeId(), METHOD, "serial:" + serial.toString(16)));
     }
 
 }

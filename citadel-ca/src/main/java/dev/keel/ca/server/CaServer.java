@@ -2,6 +2,8 @@ package dev.keel.ca.server;
 
 import dev.keel.ca.CaException;
 import dev.keel.ca.CaService;
+import dev.keel.ca.CitadelCa;
+import dev.keel.ca.NodeService;
 import dev.keel.ca.TrustBundle;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -65,8 +67,17 @@ public final class CaServer implements AutoCloseable {
         this.renewer = Executors.newSingleThreadScheduledExecutor(threads("keel-ca-renew"));
     }
 
+    /**
+     * A server for {@code service} and {@code bundle} only: node attestation RPCs answer
+     * UNIMPLEMENTED unless {@link Builder#nodeService} is set. Prefer {@link #builder(CitadelCa)}.
+     */
     public static Builder builder(CaService service, TrustBundle bundle) {
         return new Builder(service, bundle);
+    }
+
+    /** A server for everything {@code ca} serves, node attestation included. */
+    public static Builder builder(CitadelCa ca) {
+        return new Builder(ca.service(), ca.bundle()).nodeService(ca.nodeService());
     }
 
     /** Binds both ports. */
@@ -83,7 +94,8 @@ public final class CaServer implements AutoCloseable {
                 .maxInboundMessageSize(MAX_MESSAGE_BYTES)
                 .maxInboundMetadataSize(MAX_METADATA_BYTES)
                 .addService(ServerInterceptors.intercept(new IstioCertificateGrpcService(config.service, handlers), credentials))
-                .addService(ServerInterceptors.intercept(new KeelCaGrpcService(config.service, config.bundle, handlers), credentials))
+                .addService(ServerInterceptors.intercept(
+                        new KeelCaGrpcService(config.service, config.nodeService, config.bundle, handlers), credentials))
                 .build()
                 .start();
         if (config.bundlePort >= 0) {
@@ -170,6 +182,7 @@ public final class CaServer implements AutoCloseable {
 
         private final CaService service;
         private final TrustBundle bundle;
+        private NodeService nodeService;
         private String host = "0.0.0.0";
         private int grpcPort = 15012;
         private int bundlePort = 15014;
@@ -181,6 +194,12 @@ public final class CaServer implements AutoCloseable {
         Builder(CaService service, TrustBundle bundle) {
             this.service = Objects.requireNonNull(service, "service");
             this.bundle = Objects.requireNonNull(bundle, "bundle");
+        }
+
+        /** Serves AttestNode, FetchEntries, SignWorkloadSVID and MintJWTSVID for workloads through it. */
+        public Builder nodeService(NodeService nodeService) {
+            this.nodeService = Objects.requireNonNull(nodeService, "nodeService");
+            return this;
         }
 
         /** The address to bind, e.g. {@code 127.0.0.1}. */

@@ -16,6 +16,7 @@ final class GrpcStatuses {
             case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
             case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
             case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
+            case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
             case UNAVAILABLE -> Status.UNAVAILABLE;
             case INTERNAL -> Status.INTERNAL;
         };

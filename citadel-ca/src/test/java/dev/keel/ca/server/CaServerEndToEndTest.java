@@ -7,12 +7,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keel.ca.CaDirectory;
 import dev.keel.ca.CitadelCa;
-import dev.keel.ca.IssuancePolicy;
 import dev.keel.ca.audit.AuditLogVerifier;
 import dev.keel.ca.auth.KubernetesTokenReviewAuthenticator;
+import dev.keel.ca.node.PodVerifier;
 import dev.keel.identity.Bundle;
 import dev.keel.identity.BundleJson;
-import dev.keel.identity.KeyType;
 import dev.keel.identity.Pem;
 import dev.keel.identity.TrustDomain;
 import dev.keel.proto.ca.v1.FetchBundleRequest;
@@ -31,18 +30,13 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.GrpcSslContexts;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
-import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -70,6 +64,7 @@ class CaServerEndToEndTest {
 
     static KubernetesMockServer kubernetes;
     static KubernetesClient kubernetesClient;
+    static TestCaServer fixture;
     static CitadelCa ca;
     static CaServer server;
     static X509Certificate root;
@@ -81,13 +76,12 @@ class CaServerEndToEndTest {
         kubernetes.expect().post().withPath("/apis/authentication.k8s.io/v1/tokenreviews")
                 .andReply(201, request -> review(request.getBody().readUtf8())).always();
         kubernetesClient = kubernetes.createClient();
-        CaDirectory.LoadedCa loaded = CaDirectory.initSelfSigned(dir.resolve("ca"), TrustDomain.CLUSTER_LOCAL,
-                KeyType.EC_P256, Clock.systemUTC());
-        root = loaded.signingCa().roots().get(0);
-        ca = CitadelCa.open(loaded, IssuancePolicy.DEFAULT,
+        fixture = TestCaServer.start(dir.resolve("ca"),
                 List.of(KubernetesTokenReviewAuthenticator.builder(kubernetesClient, TrustDomain.CLUSTER_LOCAL).build()),
-                Clock.systemUTC());
-        server = CaServer.builder(ca.service(), ca.bundle()).host("127.0.0.1").grpcPort(0).bundlePort(0).build().start();
+                PodVerifier.none());
+        ca = fixture.ca;
+        server = fixture.server;
+        root = fixture.root;
     }
 
     /** The API server's answer: only TOKEN_A_X is a valid token, for service account a/x. */
@@ -110,19 +104,13 @@ class CaServerEndToEndTest {
 
     @AfterAll
     static void stop() {
-        server.close();
-        ca.close();
+        fixture.close();
         kubernetesClient.close();
         kubernetes.destroy();
     }
 
     static ManagedChannel channel(KeyPair clientKey, List<X509Certificate> clientChain) throws Exception {
-        SslContextBuilder tls = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.OPENSSL)
-                .trustManager(root);
-        if (clientKey != null) {
-            tls.keyManager(clientKey.getPrivate(), clientChain.toArray(new X509Certificate[0]));
-        }
-        return NettyChannelBuilder.forAddress("localhost", server.grpcPort()).sslContext(tls.build()).build();
+        return fixture.channel(clientKey, clientChain);
     }
 
     static IstioCertificateServiceGrpc.IstioCertificateServiceBlockingStub withToken(ManagedChannel channel, String token) {

@@ -1,0 +1,68 @@
+package dev.keel.agent.workloadapi;
+
+import dev.keel.agent.IdentitySnapshot;
+import dev.keel.agent.RegistrationEntry;
+import dev.keel.agent.Selector;
+import dev.keel.agent.WorkloadProcess;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * An attested caller of one Workload API call: its process, the union of its attestors' selectors
+ * and, in Kubernetes mode, the entry its pod was admitted as.
+ *
+ * <p>The admitted entry counts as entitled even before the agent's snapshot holds it (the agent may
+ * still be adding it), so a stream waits for its SVID instead of failing; once a snapshot has shown
+ * it, it is judged by the snapshots like any other entry, so deleting it ends the stream. Used by one
+ * call at a time.
+ */
+final class Caller {
+
+    private final WorkloadProcess process;
+    private final Set<Selector> selectors;
+    private final RegistrationEntry admitted;
+    private boolean admittedSeen;
+
+    Caller(WorkloadProcess process, Set<Selector> selectors, RegistrationEntry admitted) {
+        this.process = process;
+        this.selectors = Set.copyOf(selectors);
+        this.admitted = admitted;
+    }
+
+    WorkloadProcess process() {
+        return process;
+    }
+
+    Set<Selector> selectors() {
+        return selectors;
+    }
+
+    /** The entries of {@code snapshot} this caller is entitled to, in entry order (the first is the default identity). */
+    List<RegistrationEntry> entitled(IdentitySnapshot snapshot) {
+        if (admitted == null) {
+            return snapshot.entriesFor(selectors);
+        }
+        List<RegistrationEntry> entries = new ArrayList<>();
+        boolean admittedPresent = false;
+        for (RegistrationEntry entry : snapshot.entries()) {
+            boolean isAdmitted = entry.id().equals(admitted.id());
+            admittedPresent |= isAdmitted;
+            if (isAdmitted || entry.matches(selectors)) {
+                entries.add(entry);
+            }
+        }
+        if (admittedPresent) {
+            admittedSeen = true;
+        } else if (!admittedSeen) {
+            entries.add(admitted);
+        }
+        return entries;
+    }
+
+    /** For logs: the process, never the selectors' values (labels may be sensitive). */
+    @Override
+    public String toString() {
+        return "pid " + process.pid() + " uid " + process.uid() + " gid " + process.gid();
+    }
+}
