@@ -433,7 +433,8 @@ public final class SvidManager implements WorkloadIdentities, AutoCloseable {
                 }
                 next.put(entry.id(), slot);
             }
-            for (Slot slot : slots.values()) {
+            // A copy: remove() takes the slot out of the map being walked.
+            for (Slot slot : List.copyOf(slots.values())) {
                 if (slot.pod != null) {
                     next.put(slot.id, slot);
                 } else if (!next.containsKey(slot.id)) {
@@ -782,9 +783,32 @@ public final class SvidManager implements WorkloadIdentities, AutoCloseable {
         synchronized (lock) {
             since = outageSince;
             outageSince = null;
+            if (since != null && !closed) {
+                retryFailedNow();
+            }
         }
         if (since != null) {
             log.info("the CA is reachable again (unreachable since {})", since);
+        }
+    }
+
+    /**
+     * The CA answered after an outage: SVIDs waiting out a backoff (which may have grown to a minute)
+     * are requested now, so workloads left without a valid SVID recover as soon as the CA does.
+     * Called with the lock held.
+     */
+    private void retryFailedNow() {
+        // Collected first: requesting may complete an issuance synchronously, which touches the slots.
+        List<Slot> waiting = new ArrayList<>();
+        for (Slot slot : slots.values()) {
+            if (slot.failures > 0 && !slot.inFlight && !slot.queued && slot.timer != null) {
+                waiting.add(slot);
+            }
+        }
+        for (Slot slot : waiting) {
+            if (slots.get(slot.id) == slot) {
+                requestIssuance(slot);
+            }
         }
     }
 

@@ -162,6 +162,21 @@ class SvidManagerTest extends AgentFixture {
     }
 
     @Test
+    void deletingEntriesBeforeOthersKeepsTheRest() throws Exception {
+        // Removal while walking the entries once threw ConcurrentModificationException unless the
+        // deleted entry happened to be the last one.
+        ca.setEntries(List.of(ca.entry("a", X, "unix:uid:1000"), ca.entry("b", Y, "unix:uid:1001"),
+                ca.entry("c", Y, "unix:uid:1002")));
+        startReady(config().build());
+
+        ca.setEntries(List.of(ca.entry("c", Y, "unix:uid:1002")));
+        sync();
+
+        assertThat(manager.current().entries()).extracting(RegistrationEntry::id).containsExactly("c");
+        assertThat(manager.current().svidsByEntryId()).containsOnlyKeys("c");
+    }
+
+    @Test
     void changedEntriesAreReissuedAndAnOldSpiffeIdIsNeverServedForTheNewEntry() throws Exception {
         ca.setEntries(List.of(ca.entry("a", X, "unix:uid:1000")));
         startReady(config().build());
