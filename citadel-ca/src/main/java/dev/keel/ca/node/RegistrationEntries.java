@@ -61,19 +61,29 @@ public final class RegistrationEntries {
      * equal stamps; a file younger than this when it was read is read again on the next call.
      */
     private static final long RACY_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /**
+     * While the file is that young, re-read it at most this often: every call re-reading (and
+     * decoding thousands of entries under a lock) made a node's first burst of requests crawl.
+     */
+    private static final long RACY_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** What {@link #current()} serves, and which version of the file it came from. */
-    private record Cached(GuardedFile.Stamp stamp, EntrySet entries, boolean racy) {
+    private record Cached(GuardedFile.Stamp stamp, EntrySet entries, boolean racy, long readAtNanos) {
+
+        /** Still usable for this stamp: unchanged, and if racy, re-read at most every RACY_RECHECK_NANOS. */
+        boolean fresh(GuardedFile.Stamp now) {
+            return now.equals(stamp) && (!racy || System.nanoTime() - readAtNanos < RACY_RECHECK_NANOS);
+        }
     }
 
     private final GuardedFile file;
     private final EntryRules rules;
     private final Clock clock;
-    private volatile Cached cached = new Cached(null, EntrySet.EMPTY, true);
+    private volatile Cached cached = new Cached(null, EntrySet.EMPTY, true, 0);
     /** The broken version of the file last logged, so each is logged once. */
     private Object reportedBroken;
 
@@ -158,19 +168,19 @@ public final class RegistrationEntries {
             reportBroken("stat failed: " + e.getMessage(), e);
             return seen.entries();
         }
-        if (!seen.racy() && stamp.equals(seen.stamp())) {
+        if (seen.fresh(stamp)) {
             return seen.entries();
         }
         synchronized (this) {
             seen = cached;
-            if (!seen.racy() && stamp.equals(seen.stamp())) {
+            if (seen.fresh(stamp)) {
                 return seen.entries();
             }
             boolean racy = stamp != GuardedFile.Stamp.MISSING
                     && System.currentTimeMillis() * 1_000_000L - stamp.modifiedNanos() < RACY_NANOS;
             try {
                 EntrySet fresh = read();
-                cached = new Cached(stamp, fresh, racy);
+                cached = new Cached(stamp, fresh, racy, System.nanoTime());
                 if (reportedBroken != null) {
                     log.info("{}: readable again; serving revision {}", file.path(), fresh.revision());
                     reportedBroken = null;
@@ -179,7 +189,7 @@ public final class RegistrationEntries {
             } catch (IOException e) {
                 reportBroken(stamp, e);
                 // Remember the broken stamp with the last good entries, so it is not re-read until it changes.
-                cached = new Cached(stamp, seen.entries(), racy);
+                cached = new Cached(stamp, seen.entries(), racy, System.nanoTime());
                 return seen.entries();
             }
         }

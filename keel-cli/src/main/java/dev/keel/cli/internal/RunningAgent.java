@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -62,6 +63,12 @@ public final class RunningAgent implements AutoCloseable {
                 pods = k8s;
             }
             identities = SvidManager.builder(config, metrics).clock(clock).start();
+            // The socket opens once the agent knows its entries: before that, a workload would be told
+            // it has no identity. Clients meanwhile see no socket and retry, as with an agent restart.
+            while (!identities.awaitFirstSync(Duration.ofSeconds(10))) {
+                System.err.println("keel agent: waiting for the first registration entry sync with the CA at "
+                        + config.caAddress());
+            }
             WorkloadApiServer.Builder builder = WorkloadApiServer.builder()
                     .socketPath(config.socketPath())
                     .identities(identities)

@@ -12,6 +12,7 @@ import io.grpc.Metadata;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollEventLoopGroup;
@@ -46,6 +47,8 @@ public final class WorkloadApiClient implements AutoCloseable {
                 .eventLoopGroup(group)
                 .channelType(EpollDomainSocketChannel.class)
                 .usePlaintext()
+                // gRPC asks every transport for TCP keepalive; on a Unix socket Netty warns about it each connect.
+                .withOption(ChannelOption.SO_KEEPALIVE, null)
                 .maxInboundMessageSize(64 * 1024 * 1024)
                 .build();
         Metadata header = new Metadata();

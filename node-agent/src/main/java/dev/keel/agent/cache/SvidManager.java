@@ -115,6 +115,8 @@ public final class SvidManager implements WorkloadIdentities, AutoCloseable {
     private int inFlight;
     private long knownRevision;
     private boolean synced;
+    /** A snapshot built after the first entry sync has been published. */
+    private boolean syncPublished;
     private boolean syncing;
     private Bundle bundle;
     private long bundleSequence;
@@ -273,6 +275,27 @@ public final class SvidManager implements WorkloadIdentities, AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (lock) {
             while (!closed && !isReady()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(lock, left);
+            }
+            return !closed;
+        }
+    }
+
+    /**
+     * Waits until {@link #current()} reflects the registration entries fetched from the CA at least
+     * once. Until then a workload matching an entry the agent has not heard of yet would be told it
+     * has no identity, so the Workload API opens only after this.
+     *
+     * @return false if that did not happen within {@code timeout}
+     */
+    public boolean awaitFirstSync(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (lock) {
+            while (!closed && !(syncPublished || synced && !dirty && !publishQueued)) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     return false;
@@ -846,6 +869,7 @@ public final class SvidManager implements WorkloadIdentities, AutoCloseable {
             }
             snapshot = new IdentitySnapshot(++version, entries, svids, Optional.of(bundle));
             current = snapshot;
+            syncPublished |= synced;
             delivering = true;
             lock.notifyAll();
         }
