@@ -129,12 +129,106 @@ public final class CaDirectory {
         return load(dir, clock, KeyResolver.files(dir));
     }
 
+    /**
+     * Where a CA's keys live when they are not files written by {@link #initSelfSigned(Path, TrustDomain,
+     * KeyType, Clock)}: references a {@link KeyResolver} knows, such as {@code pkcs11:} URIs. They are stored
+     * in {@code ca.properties} and resolved again on every {@link #load}. A reference names where the key
+     * is and how to reach it, never a secret.
+     */
+    public record KeyReferences(String root, String ca, String jwt) {
+
+        public KeyReferences {
+            Objects.requireNonNull(root, "root");
+            Objects.requireNonNull(ca, "ca");
+            Objects.requireNonNull(jwt, "jwt");
+        }
+    }
+
+    /**
+     * As {@link #initSelfSigned(Path, TrustDomain, KeyType, Clock)}, with keys that already exist at
+     * {@code references} (an HSM: the composition root generates them there first). The root and the
+     * issuing intermediate are signed through those keys; no key is written to {@code dir}.
+     *
+     * @throws IOException if {@code dir} already holds a CA or a key cannot be resolved or used
+     */
+    public static LoadedCa initSelfSigned(Path dir, TrustDomain trustDomain, KeyReferences references,
+            KeyResolver keys, Clock clock) throws IOException {
+        Objects.requireNonNull(references, "references");
+        Objects.requireNonNull(keys, "keys");
+        refuseExisting(dir);
+        Instant now = clock.instant();
+        SigningKey rootKey = resolve(keys, references.root(), "root key");
+        SigningKey caKey = resolve(keys, references.ca(), "CA key");
+        X509Certificate root;
+        X509Certificate intermediate;
+        try {
+            root = CaCertificates.selfSignedRoot(trustDomain, rootKey, now.minus(Duration.ofMinutes(5)), now.plus(ROOT_TTL));
+            intermediate = CaCertificates.intermediate(trustDomain, caKey.publicKey(), root, rootKey,
+                    now.minus(Duration.ofMinutes(5)), now.plus(INTERMEDIATE_TTL));
+        } catch (SigningException e) {
+            throw new IOException("cannot sign the CA certificates: " + e.getMessage(), e);
+        }
+        Files.createDirectories(dir);
+        PemFiles.writeCertificates(dir.resolve(ROOT_CERT), List.of(root));
+        PemFiles.writeCertificates(dir.resolve(CA_CERT), List.of(intermediate));
+        PemFiles.writeCertificates(dir.resolve(CERT_CHAIN), List.of(intermediate, root));
+        writeConfig(dir, new CaConfig(trustDomain, "self-signed", references.ca(), references.jwt()), references.root());
+        return load(dir, clock, keys);
+    }
+
+    /**
+     * A PEM PKCS#10 request for Keel's issuing CA, signed through {@code caKey}, for an enterprise root
+     * to sign. Subject {@code O=Keel, OU=<trust domain>, CN=Keel Intermediate CA}; it asks for the
+     * extensions an issuing CA needs (CA:true pathLen 0, keyCertSign and cRLSign, URI SAN
+     * {@code spiffe://<trust domain>}); the root decides what it grants, and {@link #importCacerts}
+     * checks the result.
+     */
+    public static String intermediateCsr(TrustDomain trustDomain, SigningKey caKey) throws IOException {
+        Objects.requireNonNull(trustDomain, "trustDomain");
+        Objects.requireNonNull(caKey, "caKey");
+        try {
+            return CaCertificates.intermediateCsr(trustDomain, caKey);
+        } catch (SigningException e) {
+            throw new IOException("cannot sign the CSR with " + caKey.id() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * As {@link #importCacerts(Path, Path, TrustDomain, Clock)}, for an issuing CA whose key stays at
+     * {@code caKeyReference} (an HSM): {@code cacerts} holds {@code ca-cert.pem}, {@code cert-chain.pem}
+     * and {@code root-cert.pem}, and no key. The JWT-SVID key is {@code jwtKeyReference}.
+     */
+    public static LoadedCa importCacerts(Path dir, Path cacerts, TrustDomain trustDomain, String caKeyReference,
+            String jwtKeyReference, KeyResolver keys, Clock clock) throws IOException {
+        refuseExisting(dir);
+        Objects.requireNonNull(cacerts, "cacerts");
+        Objects.requireNonNull(caKeyReference, "caKeyReference");
+        Objects.requireNonNull(jwtKeyReference, "jwtKeyReference");
+        Objects.requireNonNull(keys, "keys");
+        check(cacerts, trustDomain, caKeyReference, keys, clock.instant());
+        resolve(keys, jwtKeyReference, "JWT key");
+        Files.createDirectories(dir);
+        for (String name : List.of(CA_CERT, CERT_CHAIN, ROOT_CERT)) {
+            PemFiles.writeCertificates(dir.resolve(name), PemFiles.readCertificates(cacerts.resolve(name)));
+        }
+        writeConfig(dir, new CaConfig(trustDomain, "plugged", caKeyReference, jwtKeyReference), null);
+        return load(dir, clock, keys);
+    }
+
+    private static SigningKey resolve(KeyResolver keys, String reference, String what) throws IOException {
+        try {
+            return keys.resolve(reference);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(what + ": " + e.getMessage());
+        }
+    }
+
     /** Loads and checks the CA in {@code dir}, resolving its keys with {@code keys}. */
     public static LoadedCa load(Path dir, Clock clock, KeyResolver keys) throws IOException {
         finishRenewal(dir);
         CaConfig config = readConfig(dir);
         SigningCa ca = check(dir, config.trustDomain(), config.caKey(), keys, clock.instant());
-        SigningKey jwtKey = keys.resolve(config.jwtKey());
+        SigningKey jwtKey = resolve(keys, config.jwtKey(), JWT_KEY);
         return new LoadedCa(dir, config, ca, jwtKey, PublicKeys.sha256Fingerprint(jwtKey.publicKey()).substring(0, 32));
     }
 
@@ -152,8 +246,9 @@ public final class CaDirectory {
         X509Certificate old = current.signingCa().certificate();
         Instant notBefore = old.getNotBefore().toInstant();
         Instant renewAt = notBefore.plus(Duration.between(notBefore, old.getNotAfter().toInstant()).multipliedBy(2).dividedBy(3));
+        // Renewal writes a new file key; a CA key held elsewhere (an HSM) is renewed by the operator.
         if (!current.config().mode().equals("self-signed") || clock.instant().isBefore(renewAt)
-                || !Files.exists(dir.resolve(ROOT_KEY))) {
+                || !current.config().caKey().equals("file:" + CA_KEY) || !Files.exists(dir.resolve(ROOT_KEY))) {
             return java.util.Optional.empty();
         }
         Instant now = clock.instant();
@@ -226,18 +321,20 @@ public final class CaDirectory {
                 throw new IOException(e.getMessage());
             }
         }
+        // Messages name the file for the file backend and the reference (never a secret) otherwise.
+        String keyName = caKeyReference.startsWith("file:") ? CA_KEY : caKeyReference;
         SigningKey key;
         try {
             key = keys.resolve(caKeyReference);
         } catch (IllegalArgumentException e) {
-            throw new IOException(CA_KEY + ": " + e.getMessage());
+            throw new IOException(keyName + ": " + e.getMessage());
         }
         try {
             return SigningCa.of(trustDomain, chain, roots, key, now);
         } catch (IllegalArgumentException e) {
             String message = e.getMessage();
             if (message.startsWith("CA key")) {
-                throw new IOException(CA_KEY + ": does not match " + CA_CERT + " (" + message + ")");
+                throw new IOException(keyName + ": does not match " + CA_CERT + " (" + message + ")");
             }
             if (message.startsWith("the CA chain")) {
                 throw new IOException(CERT_CHAIN + ": does not verify to " + ROOT_CERT + ": " + message);
@@ -254,7 +351,14 @@ public final class CaDirectory {
     }
 
     private static void writeConfig(Path dir, CaConfig config) throws IOException {
+        writeConfig(dir, config, null);
+    }
+
+    private static void writeConfig(Path dir, CaConfig config, String rootKey) throws IOException {
         Properties properties = new Properties();
+        if (rootKey != null) {
+            properties.setProperty("root_key", rootKey);
+        }
         properties.setProperty("trust_domain", config.trustDomain().name());
         properties.setProperty("mode", config.mode());
         properties.setProperty("ca_key", config.caKey());

@@ -1,10 +1,15 @@
 package dev.keel.cli;
 
 import dev.keel.ca.CaDirectory;
+import dev.keel.cli.internal.KeyResolvers;
 import dev.keel.cli.internal.KeyTypeConverter;
+import dev.keel.hsm.Pkcs11SigningKey;
+import dev.keel.hsm.Pkcs11Uri;
 import dev.keel.identity.KeyType;
 import dev.keel.identity.PublicKeys;
 import dev.keel.identity.TrustDomain;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -17,7 +22,12 @@ import picocli.CommandLine.Option;
         description = {"Create a CA in the data directory.",
                 "Without --cacerts: a self-signed root (10 years) and an issuing intermediate (1 year).",
                 "With --cacerts DIR: plug in an enterprise root using Istio's layout (ca-cert.pem, ca-key.pem, "
-                        + "cert-chain.pem, root-cert.pem); every file is checked first."})
+                        + "cert-chain.pem, root-cert.pem); every file is checked first.",
+                "With --key pkcs11:token=...;object=NAME?module-path=...&pin-source=file:... the keys stay in a "
+                        + "PKCS#11 token (generated there if absent, sensitive and non-extractable): NAME signs "
+                        + "workload certificates, NAME-root the root, NAME-jwt JWT-SVIDs. With --csr-out FILE only "
+                        + "a CSR for an enterprise root is written; then --cacerts DIR (no ca-key.pem) takes the "
+                        + "signed certificate."})
 final class CaInitCommand implements Callable<Integer> {
 
     @Option(names = "--data-dir", defaultValue = ".keel/ca", description = "CA data directory (default: ${DEFAULT-VALUE})")
@@ -33,20 +43,62 @@ final class CaInitCommand implements Callable<Integer> {
     @Option(names = "--cacerts", description = "Directory with Istio's cacerts files of an enterprise root")
     Path cacerts;
 
+    @Option(names = "--key", description = "Where the CA key lives: a pkcs11: URI (RFC 7512) with module-path and "
+            + "pin-source (file:PATH or env:VARIABLE; never the PIN itself)")
+    String key;
+
+    @Option(names = "--csr-out", description = "With --key: write a CSR for the issuing CA here, for an enterprise root to sign")
+    Path csrOut;
+
     @Override
     public Integer call() throws Exception {
         TrustDomain td = TrustDomain.parse(trustDomain);
-        CaDirectory.LoadedCa ca = cacerts == null
-                ? CaDirectory.initSelfSigned(dataDir, td, keyType, Clock.systemUTC())
-                : CaDirectory.importCacerts(dataDir, cacerts, td, Clock.systemUTC());
+        if (csrOut != null) {
+            return writeCsr(td);
+        }
+        CaDirectory.LoadedCa ca;
+        if (key == null) {
+            ca = cacerts == null
+                    ? CaDirectory.initSelfSigned(dataDir, td, keyType, Clock.systemUTC())
+                    : CaDirectory.importCacerts(dataDir, cacerts, td, Clock.systemUTC());
+        } else {
+            Pkcs11Uri uri = KeyResolvers.parseInitKey(key);
+            if (cacerts == null) {
+                ca = CaDirectory.initSelfSigned(dataDir, td, KeyResolvers.openOrGenerateCaKeys(uri, keyType),
+                        KeyResolvers.forDataDir(dataDir), Clock.systemUTC());
+            } else {
+                if (Files.exists(cacerts.resolve(CaDirectory.CA_KEY))) {
+                    throw new IllegalArgumentException("--cacerts " + cacerts + " holds " + CaDirectory.CA_KEY
+                            + " but --key says the CA key is in the token; remove one of them");
+                }
+                ca = CaDirectory.importCacerts(dataDir, cacerts, td, uri.toString(), KeyResolvers.openOrGenerateJwtKey(uri),
+                        KeyResolvers.forDataDir(dataDir), Clock.systemUTC());
+            }
+        }
         X509Certificate cert = ca.signingCa().certificate();
         System.out.println("created a " + ca.config().mode() + " CA for trust domain " + td + " in " + dataDir.toAbsolutePath());
         System.out.println("  issuing CA: " + cert.getSubjectX500Principal().getName() + ", expires "
                 + cert.getNotAfter().toInstant());
         System.out.println("  root:       " + ca.signingCa().roots().get(0).getSubjectX500Principal().getName()
                 + " (" + dataDir.resolve(CaDirectory.ROOT_CERT) + ")");
-        System.out.println("  key:        " + ca.config().caKey() + ", SHA-256 "
+        System.out.println("  key:        " + ca.signingCa().key().id() + ", SHA-256 "
                 + PublicKeys.sha256Fingerprint(cert.getPublicKey()));
+        return 0;
+    }
+
+    private int writeCsr(TrustDomain td) throws Exception {
+        if (key == null) {
+            throw new IllegalArgumentException("--csr-out needs --key (the CSR is signed by the key in the token)");
+        }
+        if (cacerts != null) {
+            throw new IllegalArgumentException("--csr-out and --cacerts are two steps: first the CSR, then the signed certificate");
+        }
+        Pkcs11SigningKey caKey = KeyResolvers.openOrGenerateCaKey(KeyResolvers.parseInitKey(key), keyType);
+        Files.writeString(csrOut, CaDirectory.intermediateCsr(td, caKey), StandardCharsets.US_ASCII);
+        System.out.println("wrote a CSR for the issuing CA of " + td + " to " + csrOut.toAbsolutePath());
+        System.out.println("  key:  " + caKey.id() + ", SHA-256 " + PublicKeys.sha256Fingerprint(caKey.publicKey()));
+        System.out.println("  next: have the enterprise root sign it (CA:true, pathlen:0, keyCertSign), put ca-cert.pem,");
+        System.out.println("        cert-chain.pem and root-cert.pem in a directory, and run keel ca init --cacerts DIR --key ...");
         return 0;
     }
 }

@@ -6,6 +6,7 @@ import dev.keel.ca.CitadelCa;
 import dev.keel.ca.IssuancePolicy;
 import dev.keel.ca.IssuedX509Svid;
 import dev.keel.ca.KeyResolver;
+import dev.keel.cli.internal.KeyResolvers;
 import dev.keel.cli.internal.DurationConverter;
 import dev.keel.identity.Pem;
 import java.nio.charset.StandardCharsets;
@@ -42,10 +43,11 @@ final class CaIssueCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        CaDirectory.LoadedCa loaded = CaDirectory.load(dataDir, Clock.systemUTC(), KeyResolver.files(dataDir));
+        KeyResolver keys = KeyResolvers.forDataDir(dataDir);
+        CaDirectory.LoadedCa loaded = CaDirectory.load(dataDir, Clock.systemUTC(), keys);
         String request = Files.readString(csr, StandardCharsets.US_ASCII);
         IssuedX509Svid svid;
-        try (CitadelCa ca = CitadelCa.open(loaded, IssuancePolicy.DEFAULT, List.of(), Clock.systemUTC())) {
+        try (CitadelCa ca = CitadelCa.open(loaded, keys, IssuancePolicy.DEFAULT, List.of(), Clock.systemUTC())) {
             svid = ca.service().issueAsOperator(System.getProperty("user.name", "unknown"), request, ttl).get();
         } catch (ExecutionException e) {
             throw CaService.unwrap(e);

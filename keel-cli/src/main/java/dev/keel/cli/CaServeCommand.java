@@ -3,7 +3,6 @@ package dev.keel.cli;
 import dev.keel.ca.CaDirectory;
 import dev.keel.ca.CitadelCa;
 import dev.keel.ca.IssuancePolicy;
-import dev.keel.ca.KeyResolver;
 import dev.keel.ca.auth.CallerAuthenticator;
 import dev.keel.ca.auth.JwtIssuerAuthenticator;
 import dev.keel.ca.auth.KubernetesTokenReviewAuthenticator;
@@ -13,6 +12,7 @@ import dev.keel.ca.node.PodVerifier;
 import dev.keel.ca.node.RegistrationEntries;
 import dev.keel.ca.server.CaServer;
 import dev.keel.cli.internal.DurationConverter;
+import dev.keel.cli.internal.KeyResolvers;
 import dev.keel.identity.KeyType;
 import dev.keel.identity.TrustDomain;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -92,7 +92,7 @@ final class CaServeCommand implements Callable<Integer> {
             CaDirectory.initSelfSigned(dataDir, TrustDomain.parse(trustDomain), KeyType.EC_P256, Clock.systemUTC());
             System.out.println("no CA in " + dataDir.toAbsolutePath() + ": created a self-signed one for " + trustDomain);
         }
-        CaDirectory.LoadedCa loaded = CaDirectory.load(dataDir, Clock.systemUTC(), KeyResolver.files(dataDir));
+        CaDirectory.LoadedCa loaded = CaDirectory.load(dataDir, Clock.systemUTC(), KeyResolvers.forDataDir(dataDir));
         IssuancePolicy policy = new IssuancePolicy(defaultTtl, maxTtl, IssuancePolicy.DEFAULT.backdate());
         List<CallerAuthenticator> tokens = new ArrayList<>();
         KubernetesClient kubernetes = null;
@@ -119,7 +119,7 @@ final class CaServeCommand implements Callable<Integer> {
         }
         PodVerifier pods = kubernetesPods ? KubernetesPodVerifier.create(kubernetes) : PodVerifier.none();
         CountDownLatch stopped = new CountDownLatch(1);
-        try (CitadelCa ca = CitadelCa.open(loaded, KeyResolver.files(dataDir), policy, tokens, pods, Clock.systemUTC());
+        try (CitadelCa ca = CitadelCa.open(loaded, KeyResolvers.forDataDir(dataDir), policy, tokens, pods, Clock.systemUTC());
                 CaServer server = CaServer.builder(ca)
                         .host(host).grpcPort(port).bundlePort(bundlePort).servingHosts(servingHosts)
                         .build().start()) {

@@ -53,6 +53,38 @@ public final class CaCertificates {
                 trustDomain, notBefore, capped, 0);
     }
 
+    /**
+     * A PEM PKCS#10 request for an issuing intermediate whose key is {@code key}, asking for CA:true
+     * pathLen 0, keyCertSign and cRLSign, and the URI SAN {@code spiffe://<trust domain>}.
+     */
+    public static String intermediateCsr(TrustDomain trustDomain, SigningKey key) throws SigningException {
+        SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(key.publicKey().getEncoded());
+        org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder builder =
+                new org.bouncycastle.pkcs.PKCS10CertificationRequestBuilder(name(trustDomain, "Keel Intermediate CA"), spki);
+        org.bouncycastle.asn1.x509.ExtensionsGenerator extensions = new org.bouncycastle.asn1.x509.ExtensionsGenerator();
+        try {
+            extensions.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
+            extensions.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+            extensions.addExtension(Extension.subjectAlternativeName, false,
+                    new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier,
+                            trustDomain.spiffeId().toString())));
+            extensions.addExtension(Extension.subjectKeyIdentifier, false,
+                    new SubjectKeyIdentifier(X509SvidTemplate.keyIdentifier(spki)));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot encode a CSR extension", e);
+        }
+        builder.addAttribute(org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.pkcs_9_at_extensionRequest,
+                extensions.generate());
+        SigningKeyContentSigner signer = new SigningKeyContentSigner(key, key.keyType().defaultSignatureAlgorithm());
+        org.bouncycastle.pkcs.PKCS10CertificationRequest request = builder.build(signer);
+        signer.throwIfFailed();
+        try {
+            return dev.keel.identity.Pem.encode("CERTIFICATE REQUEST", request.getEncoded());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot encode a CSR just built", e);
+        }
+    }
+
     private static X500Name name(TrustDomain trustDomain, String commonName) {
         return new X500NameBuilder(BCStyle.INSTANCE)
                 .addRDN(BCStyle.O, "Keel")

@@ -1,0 +1,230 @@
+package dev.keel.hsm;
+
+import dev.keel.identity.KeyType;
+import dev.keel.identity.Pem;
+import dev.keel.identity.SignatureAlgorithm;
+import dev.keel.identity.SigningException;
+import dev.keel.identity.SigningKey;
+import io.github.jopenlibs.vault.json.JsonObject;
+import io.github.jopenlibs.vault.json.JsonValue;
+import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.MessageDigest;
+import java.security.PublicKey;
+import java.security.spec.X509EncodedKeySpec;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A {@link SigningKey} held by Vault's Transit secrets engine: every signature is one
+ * {@code POST <mount>/sign/<key>} call with the message's digest ({@code prehashed=true},
+ * {@code hash_algorithm}), {@code marshaling_algorithm=asn1} for ECDSA (DER, as X.509 wants) and
+ * {@code signature_algorithm=pkcs1v15} for RSA. The public key and the key version are read once from
+ * {@code <mount>/keys/<key>} when the key is opened, and every signature is pinned to that version, so
+ * a key rotated in Vault never produces signatures that do not match the certificate.
+ *
+ * <p>Errors: a sealed or standby Vault (503), rate limiting (429), other 5xx answers and timeouts
+ * are retried a bounded number of times, then refused with {@link SigningException#unavailable()}
+ * set; permission denied (403; after one fresh AppRole login) and other 4xx answers are refused at
+ * once as permanent errors. Messages and logs carry the HTTP status and the key name, never a token
+ * or secret id.
+ *
+ * <p>Thread-safe: calls run in parallel; an AppRole re-login is serialized.
+ */
+public final class VaultTransitSigningKey implements SigningKey {
+
+    private final String mount;
+    private final String name;
+    private final String what;
+    private final VaultSession session;
+    private final PublicKey publicKey;
+    private final KeyType keyType;
+    private final int keyVersion;
+
+    private VaultTransitSigningKey(String mount, String name, VaultSession session, PublicKey publicKey, int keyVersion) {
+        this.mount = mount;
+        this.name = name;
+        this.what = "Vault transit key " + mount + "/" + name;
+        this.session = session;
+        this.publicKey = publicKey;
+        this.keyType = KeyType.of(publicKey);
+        this.keyVersion = keyVersion;
+    }
+
+    /** Starts a key at {@code address} (an {@code https://} URL), named {@code key} in the transit engine. */
+    public static Builder builder(String address, String key) {
+        return new Builder(address, key);
+    }
+
+    /** Settings of a Transit key; {@link #open()} reads the key and checks it. Not thread-safe. */
+    public static final class Builder {
+        private final String address;
+        private final String key;
+        private String mount = "transit";
+        private String caPem;
+        private VaultCredentials credentials;
+        private Duration timeout = Duration.ofSeconds(5);
+        private int maxAttempts = 3;
+        private Duration backoff = Duration.ofMillis(200);
+
+        Builder(String address, String key) {
+            this.address = Objects.requireNonNull(address, "address");
+            this.key = Objects.requireNonNull(key, "key");
+            if (!address.startsWith("https://")) {
+                throw new IllegalArgumentException("address: " + address + " (expected: an https:// URL)");
+            }
+            if (!key.matches("[A-Za-z0-9._-]+")) {
+                throw new IllegalArgumentException("key: '" + key + "' (expected: a Transit key name)");
+            }
+        }
+
+        /** The Transit engine's mount path (default {@code transit}). */
+        public Builder mount(String mount) {
+            this.mount = Objects.requireNonNull(mount, "mount").replaceAll("^/+|/+$", "");
+            return this;
+        }
+
+        /** PEM certificates to trust for Vault's TLS certificate (default: the JVM's trust store). */
+        public Builder trustedCertificatesPem(String pem) {
+            this.caPem = Objects.requireNonNull(pem, "pem");
+            return this;
+        }
+
+        public Builder credentials(VaultCredentials credentials) {
+            this.credentials = Objects.requireNonNull(credentials, "credentials");
+            return this;
+        }
+
+        /** Connect and read timeout of each call (default 5 s). */
+        public Builder timeout(Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
+            }
+            this.timeout = timeout;
+            return this;
+        }
+
+        /** Attempts per signature for transient errors (default 3) and the pause between them (default 200 ms). */
+        public Builder retries(int maxAttempts, Duration backoff) {
+            if (maxAttempts < 1 || maxAttempts > 10) {
+                throw new IllegalArgumentException("maxAttempts: " + maxAttempts + " (expected: 1..10)");
+            }
+            this.maxAttempts = maxAttempts;
+            this.backoff = Objects.requireNonNull(backoff, "backoff");
+            return this;
+        }
+
+        /**
+         * Logs in if needed, reads {@code <mount>/keys/<key>} and returns the key at its latest version.
+         *
+         * @throws IOException naming the key and the Vault status when it cannot be read or is of a type
+         *     Keel does not sign with
+         */
+        public VaultTransitSigningKey open() throws IOException {
+            if (credentials == null) {
+                throw new IllegalArgumentException("credentials: missing (expected: a token or an AppRole)");
+            }
+            String what = "Vault transit key " + mount + "/" + key;
+            VaultSession session = new VaultSession(address, caPem, credentials, timeout, maxAttempts, backoff);
+            try {
+                JsonObject data = session.read(what, mount + "/keys/" + key);
+                int latest = data.getInt("latest_version", 0);
+                JsonValue keys = data.get("keys");
+                JsonValue version = keys == null || !keys.isObject() ? null : keys.asObject().get(String.valueOf(latest));
+                if (latest < 1 || version == null || !version.isObject() || version.asObject().get("public_key") == null) {
+                    throw new IOException(what + ": " + mount + "/keys/" + key
+                            + " has no public key (expected: an ecdsa-p256, ecdsa-p384 or rsa-* signing key)");
+                }
+                PublicKey publicKey = parsePublicKey(version.asObject().getString("public_key", ""));
+                KeyType.of(publicKey);
+                return new VaultTransitSigningKey(mount, key, session, publicKey, latest);
+            } catch (VaultSession.Failure e) {
+                throw new IOException(what + ": cannot read the key: " + e.getMessage().substring(what.length() + 2), e);
+            } catch (GeneralSecurityException | RuntimeException e) {
+                throw new IOException(what + ": unusable public key (" + e.getMessage() + ")", e);
+            }
+        }
+    }
+
+    private static PublicKey parsePublicKey(String pem) throws GeneralSecurityException {
+        byte[] spki = Pem.decode(pem).get(0).der();
+        java.security.spec.X509EncodedKeySpec spec = new X509EncodedKeySpec(spki);
+        try {
+            return KeyFactory.getInstance("EC").generatePublic(spec);
+        } catch (GeneralSecurityException notEc) {
+            return KeyFactory.getInstance("RSA").generatePublic(spec);
+        }
+    }
+
+    /** The key version every signature is pinned to. */
+    public int keyVersion() {
+        return keyVersion;
+    }
+
+    /** {@code vault-transit:<mount>/<key>#v<version>}: names the key, carries no secret. */
+    @Override
+    public String id() {
+        return "vault-transit:" + mount + "/" + name + "#v" + keyVersion;
+    }
+
+    @Override
+    public PublicKey publicKey() {
+        return publicKey;
+    }
+
+    @Override
+    public KeyType keyType() {
+        return keyType;
+    }
+
+    @Override
+    public byte[] sign(SignatureAlgorithm algorithm, byte[] data) throws SigningException {
+        Objects.requireNonNull(algorithm, "algorithm");
+        Objects.requireNonNull(data, "data");
+        if (!algorithm.fits(keyType)) {
+            throw new IllegalArgumentException("algorithm: " + algorithm + " (expected: one for a " + keyType + " key)");
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        try {
+            body.put("input", Base64.getEncoder().encodeToString(MessageDigest.getInstance(algorithm.digestName()).digest(data)));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the JDK lacks " + algorithm.digestName(), e);
+        }
+        body.put("prehashed", true);
+        body.put("hash_algorithm", "sha2-" + algorithm.digestName().substring("SHA-".length()));
+        body.put("key_version", keyVersion);
+        if (keyType.family() == KeyType.Family.EC) {
+            body.put("marshaling_algorithm", "asn1");
+        } else {
+            body.put("signature_algorithm", "pkcs1v15");
+        }
+        try {
+            return decodeSignature(session.write(what, mount + "/sign/" + name, body).getString("signature", ""));
+        } catch (VaultSession.Failure e) {
+            throw new SigningException(e.getMessage(), e.unavailable, e.getCause());
+        }
+    }
+
+    private byte[] decodeSignature(String signature) throws SigningException {
+        // "vault:v<version>:<base64>"
+        String[] parts = signature.split(":", 3);
+        if (parts.length != 3 || !parts[0].equals("vault") || !parts[1].equals("v" + keyVersion)) {
+            throw new SigningException(what + ": Vault returned a malformed signature (expected: vault:v" + keyVersion
+                    + ":<base64>)", false);
+        }
+        try {
+            return Base64.getDecoder().decode(parts[2]);
+        } catch (IllegalArgumentException e) {
+            throw new SigningException(what + ": Vault returned a signature that is not base64", false, e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "VaultTransitSigningKey{id=" + id() + ", type=" + keyType + "}";
+    }
+}
