@@ -1,0 +1,227 @@
+package dev.keel.proxy.inbound;
+
+import dev.keel.authz.Protocol;
+import dev.keel.identity.SpiffeId;
+import dev.keel.policy.PeerAuthentication.MutualTLS.Mode;
+import dev.keel.proxy.ProxyConfig;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.net.InetSocketAddress;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SNIServerName;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sets up each accepted connection of one listener: the PeerAuthentication mode of the listener's
+ * port (read from the pipeline in force when the connection arrives) decides between TLS, plaintext
+ * and detecting which from the first bytes; then HTTP/1.1, HTTP/2 (ALPN h2, or h2c prior knowledge)
+ * or the TCP relay. Shared by the listener's connections; stateless.
+ */
+final class InboundInitializer extends ChannelInitializer<SocketChannel> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(InboundInitializer.class);
+
+    private final InboundServices services;
+    private final ListenerSpec spec;
+
+    InboundInitializer(InboundServices services, ListenerSpec spec) {
+        this.services = services;
+        this.spec = spec;
+    }
+
+    @Override
+    protected void initChannel(SocketChannel ch) {
+        InetSocketAddress remote = ch.remoteAddress();
+        InetSocketAddress local = ch.localAddress();
+        ConnectionInfo info = new ConnectionInfo(spec, remote.getAddress().getHostAddress(), remote.getPort(),
+                local.getAddress().getHostAddress());
+        ch.attr(ConnectionInfo.KEY).set(info);
+        ProxyConfig.Limits limits = services.config().limits();
+        ChannelPipeline p = ch.pipeline();
+        p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+        p.addLast("idle-close", new IdleCloser());
+        Mode mode = services.pipelines().current().mode(spec.targetPort());
+        switch (mode) {
+            case STRICT -> addTls(ch, info, true);
+            case DISABLE -> addPlaintext(ch, info);
+            default -> p.addLast("detect-tls", new TlsDetector(this, info));
+        }
+    }
+
+    /** TLS with the current server context; ALPN then picks the application protocol. */
+    void addTls(Channel ch, ConnectionInfo info, boolean requireClientCertificate) {
+        SslHandler ssl = services.tls().current(requireClientCertificate).newHandler(ch.alloc());
+        ch.pipeline().addLast("tls", ssl);
+        ch.pipeline().addLast("alpn", new AlpnHandler(info, ssl));
+    }
+
+    void addPlaintext(Channel ch, ConnectionInfo info) {
+        info.securityPolicy = ConnectionInfo.NONE;
+        if (spec.protocol() == Protocol.TCP) {
+            addTcp(ch, info);
+        } else {
+            ch.pipeline().addLast("detect-h2c", new H2cDetector(this, info));
+        }
+    }
+
+    void addTcp(Channel ch, ConnectionInfo info) {
+        ch.pipeline().addLast("tcp", new TcpRelayHandler(services, info));
+    }
+
+    void addHttp1(Channel ch, ConnectionInfo info) {
+        ProxyConfig.Limits limits = services.config().limits();
+        ChannelPipeline p = ch.pipeline();
+        p.addLast("h1-guard", new Http1Guard(services, info));
+        p.addLast("h1-decoder", new HttpRequestDecoder(limits.maxHeaderBytes(), limits.maxHeaderBytes(), 16 * 1024));
+        p.addLast("h1-encoder", new HttpResponseEncoder());
+        p.addLast("h1-keepalive", new HttpServerKeepAliveHandler());
+        p.addLast("h1-aggregator", new BodyLimit(services, info, false));
+        p.addLast("h1-request", new HttpRequestHandler(services, info, false));
+    }
+
+    void addHttp2(Channel ch, ConnectionInfo info) {
+        ProxyConfig.Limits limits = services.config().limits();
+        ChannelPipeline p = ch.pipeline();
+        p.addLast("h2-codec", Http2FrameCodecBuilder.forServer()
+                .initialSettings(Http2Settings.defaultSettings()
+                        .maxConcurrentStreams(limits.maxConcurrentStreams())
+                        .maxHeaderListSize(limits.maxHeaderBytes()))
+                .validateHeaders(true)
+                .build());
+        p.addLast("h2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel stream) {
+                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true),
+                        new BodyLimit(services, info, true),
+                        new HttpRequestHandler(services, info, true));
+            }
+        }));
+    }
+
+    /** After the handshake: the peer's identity, then the protocol ALPN chose (http/1.1 without ALPN). */
+    private final class AlpnHandler extends ApplicationProtocolNegotiationHandler {
+        private final ConnectionInfo info;
+        private final SslHandler ssl;
+
+        AlpnHandler(ConnectionInfo info, SslHandler ssl) {
+            super(ApplicationProtocolNames.HTTP_1_1);
+            this.info = info;
+            this.ssl = ssl;
+        }
+
+        @Override
+        protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+            readPeer(info, ssl);
+            if (spec.protocol() == Protocol.TCP) {
+                addTcp(ctx.channel(), info);
+            } else if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                addHttp2(ctx.channel(), info);
+            } else {
+                addHttp1(ctx.channel(), info);
+            }
+        }
+
+        @Override
+        protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("TLS handshake with {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
+    }
+
+    /** Fills the connection's source principal and certificate hash from the verified peer chain. */
+    static void readPeer(ConnectionInfo info, SslHandler ssl) {
+        info.securityPolicy = ConnectionInfo.NONE;
+        info.tls = true;
+        try {
+            if (ssl.engine().getSession() instanceof ExtendedSSLSession session) {
+                for (SNIServerName name : session.getRequestedServerNames()) {
+                    if (name instanceof SNIHostName host) {
+                        info.sni = host.getAsciiName();
+                    }
+                }
+            }
+        } catch (UnsupportedOperationException e) {
+            LOG.trace("no SNI from this engine", e);
+        }
+        Certificate[] peer;
+        try {
+            peer = ssl.engine().getSession().getPeerCertificates();
+        } catch (SSLPeerUnverifiedException e) {
+            return; // PERMISSIVE: TLS without a client certificate is not mutual TLS
+        }
+        if (peer.length == 0 || !(peer[0] instanceof X509Certificate leaf)) {
+            return;
+        }
+        String id = uriSan(leaf);
+        if (id == null) {
+            return;
+        }
+        info.sourcePrincipal = id;
+        info.peerCertificateHash = sha256Hex(leaf);
+        info.securityPolicy = ConnectionInfo.MUTUAL_TLS;
+    }
+
+    private static String uriSan(X509Certificate leaf) {
+        try {
+            if (leaf.getSubjectAlternativeNames() == null) {
+                return null;
+            }
+            for (List<?> san : leaf.getSubjectAlternativeNames()) {
+                if (Integer.valueOf(6).equals(san.get(0))) {
+                    return SpiffeId.parse((String) san.get(1)).toString();
+                }
+            }
+        } catch (CertificateParsingException | RuntimeException e) {
+            LOG.debug("unreadable peer SAN", e);
+        }
+        return null;
+    }
+
+    private static String sha256Hex(X509Certificate cert) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
+        } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Closes a connection idle for the configured time. */
+    private static final class IdleCloser extends io.netty.channel.ChannelInboundHandlerAdapter {
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+            if (evt instanceof IdleStateEvent) {
+                ctx.close();
+                return;
+            }
+            super.userEventTriggered(ctx, evt);
+        }
+    }
+}
