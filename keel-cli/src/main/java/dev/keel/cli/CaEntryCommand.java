@@ -21,6 +21,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -63,9 +64,8 @@ final class CaEntryCommand implements Runnable {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
-        @Option(names = {"--data-dir", "--dir"}, defaultValue = ".keel/ca",
-                description = "CA data directory (default: ${DEFAULT-VALUE})")
-        Path dataDir;
+        @Mixin
+        CaDataDir dataDir;
 
         @Option(names = "--spiffe-id", required = true,
                 description = "The SPIFFE ID matching workloads get, in the CA's trust domain (not under /keel/)")
@@ -101,7 +101,7 @@ final class CaEntryCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            RegistrationEntries entries = open(dataDir);
+            RegistrationEntries entries = open(dataDir.path);
             String parentId = parent.allNodes ? RegistrationEntry.ALL_NODES : parent.parentId;
             RegistrationEntry entry;
             try {
@@ -126,9 +126,8 @@ final class CaEntryCommand implements Runnable {
 
         enum Output { text, json }
 
-        @Option(names = {"--data-dir", "--dir"}, defaultValue = ".keel/ca",
-                description = "CA data directory (default: ${DEFAULT-VALUE})")
-        Path dataDir;
+        @Mixin
+        CaDataDir dataDir;
 
         @Option(names = "--parent-id", description = "Only entries with this parent ID (* for the every-node entries)")
         String parentId;
@@ -141,7 +140,7 @@ final class CaEntryCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            EntrySet set = open(dataDir).read();
+            EntrySet set = open(dataDir.path).read();
             List<RegistrationEntry> shown = set.entries().stream()
                     .filter(e -> parentId == null || e.parentId().equals(parentId))
                     .filter(e -> spiffeId == null || e.spiffeId().toString().equals(spiffeId))
@@ -198,17 +197,16 @@ final class CaEntryCommand implements Runnable {
             description = "Delete a registration entry. Exit 0: deleted; 1: no such entry.")
     static final class Delete implements Callable<Integer> {
 
-        @Option(names = {"--data-dir", "--dir"}, defaultValue = ".keel/ca",
-                description = "CA data directory (default: ${DEFAULT-VALUE})")
-        Path dataDir;
+        @Mixin
+        CaDataDir dataDir;
 
         @Parameters(index = "0", paramLabel = "ID", description = "The entry id, as 'keel ca entry create' printed it")
         String id;
 
         @Override
         public Integer call() throws Exception {
-            if (!open(dataDir).delete(id)) {
-                System.err.println("keel: entry " + id + ": no such entry in " + dataDir.resolve(RegistrationEntries.FILE));
+            if (!open(dataDir.path).delete(id)) {
+                System.err.println("keel: entry " + id + ": no such entry in " + dataDir.path.resolve(RegistrationEntries.FILE));
                 return 1;
             }
             System.out.println("deleted entry " + id);

@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code keel ca token}: one-time join tokens that node agents trade for their node SVID. */
@@ -45,9 +46,8 @@ final class CaTokenCommand implements Runnable {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
-        @Option(names = {"--data-dir", "--dir"}, defaultValue = ".keel/ca",
-                description = "CA data directory (default: ${DEFAULT-VALUE})")
-        Path dataDir;
+        @Mixin
+        CaDataDir dataDir;
 
         @Option(names = "--node", description = "Node name: its identity is spiffe://<td>/keel/node/<name> "
                 + "(letters, digits, '.', '-', '_'; default: a generated join-<12 hex>)")
@@ -59,7 +59,7 @@ final class CaTokenCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            JoinTokens tokens = open(dataDir);
+            JoinTokens tokens = open(dataDir.path);
             CreatedJoinToken created;
             try {
                 created = node == null ? tokens.create(ttl) : tokens.create(node, ttl);
@@ -82,13 +82,12 @@ final class CaTokenCommand implements Runnable {
             description = "List join tokens (id, node, status, expiry); never their secrets.")
     static final class ListTokens implements Callable<Integer> {
 
-        @Option(names = {"--data-dir", "--dir"}, defaultValue = ".keel/ca",
-                description = "CA data directory (default: ${DEFAULT-VALUE})")
-        Path dataDir;
+        @Mixin
+        CaDataDir dataDir;
 
         @Override
         public Integer call() throws Exception {
-            List<JoinTokenInfo> tokens = open(dataDir).list();
+            List<JoinTokenInfo> tokens = open(dataDir.path).list();
             Instant now = Instant.now();
             System.out.printf("%-8s  %-8s  %-20s  %s%n", "ID", "STATUS", "EXPIRES", "NODE");
             for (JoinTokenInfo token : tokens) {

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code keel} command. */
 @Command(name = "keel", mixinStandardHelpOptions = true, version = "keel 0.1.0",
         description = "Keel: a zero-trust service mesh built around its certificate authority.",
-        subcommands = {CaCommand.class, AgentCommand.class, SvidCommand.class, PolicyCommand.class,
+        subcommands = {CaCommand.class, AgentCommand.class, SvidCommand.class, ProxyCommand.class, PolicyCommand.class,
                 AuthzCommand.class})
 public final class Keel implements Runnable {
 

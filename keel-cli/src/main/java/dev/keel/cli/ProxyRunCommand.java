@@ -1,0 +1,104 @@
+package dev.keel.cli;
+
+import dev.keel.cli.internal.DurationConverter;
+import dev.keel.proxy.ProxyConfig;
+import dev.keel.proxy.ProxyMetrics;
+import dev.keel.proxy.X509Material;
+import dev.keel.proxy.admin.AdminServer;
+import dev.keel.proxy.inbound.IdentityServerTlsContexts;
+import dev.keel.proxy.inbound.InboundProxy;
+import dev.keel.proxy.workload.WorkloadApiIdentitySource;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code keel proxy run}: the proxy's own identity from the node agent's Workload API, the inbound
+ * listeners in front of the app, and the admin port.
+ */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Run the secure proxy: take its SVID from the Workload API, terminate mTLS in front of the app, "
+                + "authenticate JWTs and authorize every request with the policies in the policy directory.")
+final class ProxyRunCommand implements Callable<Integer> {
+
+    @Option(names = "--config", required = true, description = "The proxy's YAML configuration")
+    Path configFile;
+
+    @Option(names = "--admin-host", defaultValue = "127.0.0.1", description = "Admin address (default: ${DEFAULT-VALUE})")
+    String adminHost;
+
+    @Option(names = "--identity-timeout", defaultValue = "60s", converter = DurationConverter.class,
+            description = "How long to wait for the first SVID from the agent (default: ${DEFAULT-VALUE})")
+    Duration identityTimeout;
+
+    @Override
+    public Integer call() throws Exception {
+        ProxyConfig config = ProxyConfig.load(configFile);
+        ProxyMetrics metrics = new ProxyMetrics();
+        WorkloadApiIdentitySource identity = WorkloadApiIdentitySource.builder()
+                .endpoint(config.workloadApiSocket()).build().start();
+        IdentityServerTlsContexts tls = null;
+        InboundProxy inbound = null;
+        AdminServer admin = null;
+        try {
+            X509Material first;
+            try {
+                first = identity.awaitFirst(identityTimeout);
+            } catch (TimeoutException e) {
+                System.err.println("keel: no SVID from the Workload API at " + config.workloadApiSocket() + " within "
+                        + DurationConverter.human(identityTimeout) + " (is the agent running, and is there an entry for "
+                        + "this process?)");
+                return 4;
+            }
+            tls = IdentityServerTlsContexts.create(identity);
+            inbound = InboundProxy.builder(config).tls(tls).metrics(metrics).build().start();
+            InboundProxy listening = inbound;
+            admin = AdminServer.builder().address(new InetSocketAddress(adminHost, config.adminPort()))
+                    .metrics(metrics).identity(identity).config(() -> config)
+                    .readinessCheck("inbound listener", () -> listening.port() > 0)
+                    .build().start();
+            System.out.println("keel proxy for " + first.spiffeId() + " serving");
+            System.out.println("  inbound:  " + config.inbound().host() + ":" + inbound.port() + " -> app "
+                    + config.app().host() + ":" + config.app().port());
+            for (ProxyConfig.PortSettings port : config.inbound().ports()) {
+                System.out.println("  port " + port.port() + " (" + port.protocol() + "): " + config.inbound().host() + ":"
+                        + inbound.port(port.port()));
+            }
+            System.out.println("  admin:    http://" + adminHost + ":" + admin.port() + "/ready /metrics /certs /config");
+            System.out.flush();
+            CountDownLatch stopped = new CountDownLatch(1);
+            AutoCloseable[] parts = {admin, inbound, tls, identity};
+            AtomicBoolean closed = new AtomicBoolean();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                if (closed.compareAndSet(false, true)) {
+                    closeAll(parts);
+                }
+                stopped.countDown();
+            }, "keel-proxy-shutdown"));
+            stopped.await();
+            return 0;
+        } catch (Exception | Error e) {
+            closeAll(new AutoCloseable[] {admin, inbound, tls, identity});
+            throw e;
+        }
+    }
+
+    private static void closeAll(AutoCloseable[] parts) {
+        for (AutoCloseable part : parts) {
+            if (part == null) {
+                continue;
+            }
+            try {
+                part.close();
+            } catch (Exception e) {
+                System.err.println("keel: closing " + part.getClass().getSimpleName() + ": " + e.getMessage());
+            }
+        }
+    }
+}
