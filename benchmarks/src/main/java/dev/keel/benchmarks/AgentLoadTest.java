@@ -55,7 +55,7 @@ import java.util.concurrent.TimeUnit;
  * uid; the other 1,000 entries select other uids and are issued but never served here.
  *
  * <p>{@code java -cp benchmarks/target/benchmarks.jar dev.keel.benchmarks.AgentLoadTest [--entries 1000]
- * [--clients 1000] [--fetches 20000]}
+ * [--clients 1000] [--fetches 20000] [--concurrency 32]}
  */
 public final class AgentLoadTest {
 
@@ -63,6 +63,7 @@ public final class AgentLoadTest {
         int entries = intArg(args, "--entries", 1000);
         int clients = intArg(args, "--clients", 1000);
         int fetches = intArg(args, "--fetches", 20000);
+        int concurrency = intArg(args, "--concurrency", AgentConfig.DEFAULT_MAX_CONCURRENT_ISSUANCE);
         Path work = Files.createTempDirectory(Path.of("/tmp"), "keel-agent-load-");
         Clock clock = Clock.systemUTC();
         TrustDomain td = TrustDomain.parse("cluster.local");
@@ -82,10 +83,12 @@ public final class AgentLoadTest {
             Path socket = work.resolve("agent.sock");
             AgentConfig config = AgentConfig.builder().trustDomain(td).caAddress("127.0.0.1:" + server.grpcPort())
                     .bootstrapBundle(caDir.resolve("root-cert.pem")).dataDir(work.resolve("agent"))
-                    .joinToken(AgentConfig.JoinToken.of(token.token())).socketPath(socket).build();
+                    .joinToken(AgentConfig.JoinToken.of(token.token())).socketPath(socket)
+                    .maxConcurrentIssuance(concurrency).build();
             System.out.printf("machine: %d cores, %s %s%n", Runtime.getRuntime().availableProcessors(),
                     System.getProperty("java.vm.name"), System.getProperty("java.version"));
-            System.out.printf("entries: %d (+1 for this process), clients: %d%n", entries, clients);
+            System.out.printf("entries: %d (+1 for this process), clients: %d, issuance concurrency: %d%n", entries,
+                    clients, concurrency);
 
             long start = System.nanoTime();
             AgentMetrics metrics = new AgentMetrics(clock);

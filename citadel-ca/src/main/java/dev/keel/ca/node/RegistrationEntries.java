@@ -23,6 +23,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,6 +85,7 @@ public final class RegistrationEntries {
     private final EntryRules rules;
     private final Clock clock;
     private volatile Cached cached = new Cached(null, EntrySet.EMPTY, true, 0);
+    private final ReentrantLock reload = new ReentrantLock();
     /** The broken version of the file last logged, so each is logged once. */
     private Object reportedBroken;
 
@@ -171,7 +173,16 @@ public final class RegistrationEntries {
         if (seen.fresh(stamp)) {
             return seen.entries();
         }
-        synchronized (this) {
+        if (stamp.equals(seen.stamp())) {
+            // Unchanged, only young enough to be re-checked: one caller re-reads, the others keep the
+            // set they have rather than queue behind a decode of the whole file.
+            if (!reload.tryLock()) {
+                return seen.entries();
+            }
+        } else {
+            reload.lock();
+        }
+        try {
             seen = cached;
             if (seen.fresh(stamp)) {
                 return seen.entries();
@@ -192,6 +203,8 @@ public final class RegistrationEntries {
                 cached = new Cached(stamp, seen.entries(), racy, System.nanoTime());
                 return seen.entries();
             }
+        } finally {
+            reload.unlock();
         }
     }
 
