@@ -867,6 +867,10 @@ public final class SvidManager implements WorkloadIdentities, AutoCloseable {
                     svids.put(slot.id, slot.svid);
                 }
             }
+            if (entries.equals(current.entries())) {
+                // The same list instance when unchanged, so readers can skip re-matching selectors.
+                entries = current.entries();
+            }
             snapshot = new IdentitySnapshot(++version, entries, svids, Optional.of(bundle));
             current = snapshot;
             syncPublished |= synced;

@@ -22,6 +22,11 @@ final class Caller {
     private final WorkloadProcess process;
     private final Set<Selector> selectors;
     private final RegistrationEntry admitted;
+    private volatile Matched matched;
+
+    /** The entries this caller matched in one entry list (compared by identity). */
+    private record Matched(List<RegistrationEntry> entries, List<RegistrationEntry> result) {
+    }
     private boolean admittedSeen;
 
     Caller(WorkloadProcess process, Set<Selector> selectors, RegistrationEntry admitted) {
@@ -41,7 +46,16 @@ final class Caller {
     /** The entries of {@code snapshot} this caller is entitled to, in entry order (the first is the default identity). */
     List<RegistrationEntry> entitled(IdentitySnapshot snapshot) {
         if (admitted == null) {
-            return snapshot.entriesFor(selectors);
+            // Most snapshots only renew SVIDs and carry the very same entry list: with a thousand
+            // open streams and a thousand entries, matching again on each would be a billion checks
+            // during a cold start.
+            Matched last = matched;
+            if (last != null && last.entries() == snapshot.entries()) {
+                return last.result();
+            }
+            List<RegistrationEntry> result = List.copyOf(snapshot.entriesFor(selectors));
+            matched = new Matched(snapshot.entries(), result);
+            return result;
         }
         List<RegistrationEntry> entries = new ArrayList<>();
         boolean admittedPresent = false;
