@@ -3,23 +3,11 @@ package dev.keel.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.identity.Pem;
-import dev.keel.proto.ca.v1.AttestNodeRequest;
-import dev.keel.proto.ca.v1.AttestNodeResponse;
-import dev.keel.proto.ca.v1.KeelCertificateAuthorityGrpc;
-import dev.keel.proto.ca.v1.SignWorkloadSVIDRequest;
-import dev.keel.proto.ca.v1.SignWorkloadSVIDResponse;
-import dev.keel.testing.TestCsr;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.GrpcSslContexts;
-import io.grpc.netty.NettyChannelBuilder;
-import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -31,8 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * End to end with the CA key in SoftHSM2: {@code keel ca init --key pkcs11:…}, {@code keel ca serve}
  * (a child JVM, since SoftHSM reads {@code SOFTHSM2_CONF} from the environment), a node attests with
- * a join token and gets a workload X.509-SVID for a registration entry over gRPC as a node agent
- * does, and the real {@code openssl verify} accepts it against the root whose key is only in the token.
+ * a join token through the real node agent ({@code keel agent run}), the workload fetches its X.509-SVID
+ * with {@code keel svid fetch}, and the real {@code openssl verify} accepts it against the root whose
+ * key is only in the token.
  */
 class KeelCaHsmServeTest extends ConsoleTest {
 
@@ -58,43 +47,37 @@ class KeelCaHsmServeTest extends ConsoleTest {
                 "--port", "0", "--bundle-port", "-1");
         try {
             int port = grpcPort(serve);
-            X509Certificate root = Pem.decodeCertificate(Files.readString(dir.resolve("root-cert.pem")));
 
             assertThat(Keel.run("ca", "token", "create", "--dir", dir.toString(), "--node", "worker-1")).isZero();
             Matcher token = Pattern.compile("(?m)^token: +(\\S+)$").matcher(stdout());
             assertThat(token.find()).isTrue();
             out.reset();
+            Path tokenFile = tmp.resolve("join-token");
+            Files.writeString(tokenFile, token.group(1));
             assertThat(Keel.run("ca", "entry", "create", "--dir", dir.toString(), "--spiffe-id",
                     "spiffe://cluster.local/ns/shop/sa/web", "--parent-id", "spiffe://cluster.local/keel/node/worker-1",
-                    "--selector", "unix:uid:1000")).isZero();
-            String entry = stdout().strip();
+                    "--selector", "unix:uid:" + new com.sun.security.auth.module.UnixSystem().getUid())).isZero();
 
-            TestCsr nodeKey = TestCsr.builder().build();
-            ManagedChannel anonymous = channel(port, root, null, null);
-            AttestNodeResponse attested;
-            try {
-                attested = KeelCertificateAuthorityGrpc.newBlockingStub(anonymous).withDeadlineAfter(30, TimeUnit.SECONDS)
-                        .attestNode(AttestNodeRequest.newBuilder().setJoinToken(token.group(1)).setCsr(nodeKey.pem()).build());
+            // The real node agent, as its own process: attests with the token, gets the workload SVID
+            // for this process's uid from the CA whose keys are in the token.
+            Path socketDir = Files.createTempDirectory(Path.of("/tmp"), "keel-hsm-");
+            Path socket = socketDir.resolve("agent.sock");
+            try (KeelProcess agent = KeelProcess.start("agent", tmp.resolve("logs"), java.util.Map.of(), "agent", "run",
+                    "--ca", "127.0.0.1:" + port, "--ca-bundle", dir.resolve("root-cert.pem").toString(),
+                    "--data-dir", tmp.resolve("agent").toString(), "--socket", "unix://" + socket,
+                    "--join-token-file", tokenFile.toString(), "--admin-port", "-1")) {
+                agent.await("Workload API: unix://", java.time.Duration.ofSeconds(60));
+                out.reset();
+                assertThat(Keel.run("svid", "fetch", "--socket", "unix://" + socket, "--timeout", "30s", "--write",
+                        tmp.resolve("svid").toString())).as(stderr()).isZero();
+                assertThat(stdout()).contains("spiffe://cluster.local/ns/shop/sa/web");
             } finally {
-                anonymous.shutdownNow();
+                Files.deleteIfExists(socket);
+                Files.deleteIfExists(socketDir);
             }
-            List<X509Certificate> nodeChain = new ArrayList<>();
-            attested.getCertChainList().forEach(pem -> nodeChain.add(Pem.decodeCertificate(pem)));
-
-            ManagedChannel node = channel(port, root, nodeKey, nodeChain);
-            SignWorkloadSVIDResponse workload;
-            try {
-                workload = KeelCertificateAuthorityGrpc.newBlockingStub(node).withDeadlineAfter(30, TimeUnit.SECONDS)
-                        .signWorkloadSVID(SignWorkloadSVIDRequest.newBuilder()
-                                .setSpiffeId("spiffe://cluster.local/ns/shop/sa/web").setEntryId(entry)
-                                .setCsr(TestCsr.builder().build().pem()).build());
-            } finally {
-                node.shutdownNow();
-            }
+            Path chain = tmp.resolve("svid").resolve("svid.0.pem");
             Path leaf = tmp.resolve("leaf.pem");
-            Path chain = tmp.resolve("chain.pem");
-            Files.writeString(leaf, workload.getCertChain(0));
-            Files.writeString(chain, String.join("", workload.getCertChainList()));
+            Files.writeString(leaf, Pem.encodeCertificate(Pem.decodeCertificates(Files.readString(chain)).get(0)));
             Process verify = new ProcessBuilder("openssl", "verify", "-CAfile", dir.resolve("root-cert.pem").toString(),
                     "-untrusted", chain.toString(), leaf.toString()).redirectErrorStream(true).start();
             String verified = new String(verify.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -159,15 +142,5 @@ class KeelCaHsmServeTest extends ConsoleTest {
             }
         }
         throw new AssertionError("keel ca serve did not report its port:\n" + seen);
-    }
-
-    private static ManagedChannel channel(int port, X509Certificate root, TestCsr key, List<X509Certificate> chain)
-            throws Exception {
-        SslContextBuilder tls = GrpcSslContexts.configure(SslContextBuilder.forClient(), SslProvider.OPENSSL)
-                .trustManager(root);
-        if (key != null) {
-            tls.keyManager(key.keyPair().getPrivate(), chain.toArray(new X509Certificate[0]));
-        }
-        return NettyChannelBuilder.forAddress("localhost", port).sslContext(tls.build()).build();
     }
 }
