@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
+import java.security.PublicKey;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -85,22 +86,12 @@ public final class CaDirectory {
         KeyPair rootPair = KeyPairs.generate(keyType);
         KeyPair caPair = KeyPairs.generate(keyType);
         SoftwareSigningKey rootKey = SoftwareSigningKey.of("file:" + ROOT_KEY, rootPair);
-        X509Certificate root;
-        X509Certificate intermediate;
-        try {
-            root = CaCertificates.selfSignedRoot(trustDomain, rootKey, now.minus(Duration.ofMinutes(5)), now.plus(ROOT_TTL));
-            intermediate = CaCertificates.intermediate(trustDomain, caPair.getPublic(), root, rootKey,
-                    now.minus(Duration.ofMinutes(5)), now.plus(INTERMEDIATE_TTL));
-        } catch (SigningException e) {
-            throw new IOException("cannot sign the CA certificates: " + e.getMessage(), e);
-        }
+        List<X509Certificate> chain = selfSignedChain(trustDomain, rootKey, caPair.getPublic(), now);
         Files.createDirectories(dir);
         PemFiles.writePrivateKey(dir.resolve(ROOT_KEY), rootPair);
         PemFiles.writePrivateKey(dir.resolve(CA_KEY), caPair);
         PemFiles.writePrivateKey(dir.resolve(JWT_KEY), KeyPairs.generate(KeyType.EC_P256));
-        PemFiles.writeCertificates(dir.resolve(ROOT_CERT), List.of(root));
-        PemFiles.writeCertificates(dir.resolve(CA_CERT), List.of(intermediate));
-        PemFiles.writeCertificates(dir.resolve(CERT_CHAIN), List.of(intermediate, root));
+        writeChain(dir, chain);
         writeConfig(dir, new CaConfig(trustDomain, "self-signed", "file:" + CA_KEY, "file:" + JWT_KEY));
         return load(dir, clock, KeyResolver.files(dir));
     }
@@ -159,21 +150,35 @@ public final class CaDirectory {
         Instant now = clock.instant();
         SigningKey rootKey = resolve(keys, references.root(), "root key");
         SigningKey caKey = resolve(keys, references.ca(), "CA key");
-        X509Certificate root;
-        X509Certificate intermediate;
+        List<X509Certificate> chain = selfSignedChain(trustDomain, rootKey, caKey.publicKey(), now);
+        Files.createDirectories(dir);
+        writeChain(dir, chain);
+        writeConfig(dir, new CaConfig(trustDomain, "self-signed", references.ca(), references.jwt()), references.root());
+        return load(dir, clock, keys);
+    }
+
+    /**
+     * A self-signed root (10 years) signed by {@code rootKey} and the issuing intermediate (1 year) for
+     * {@code caKey} under it, both back-dated 5 minutes: {@code [intermediate, root]}.
+     */
+    private static List<X509Certificate> selfSignedChain(TrustDomain trustDomain, SigningKey rootKey, PublicKey caKey,
+            Instant now) throws IOException {
         try {
-            root = CaCertificates.selfSignedRoot(trustDomain, rootKey, now.minus(Duration.ofMinutes(5)), now.plus(ROOT_TTL));
-            intermediate = CaCertificates.intermediate(trustDomain, caKey.publicKey(), root, rootKey,
+            X509Certificate root = CaCertificates.selfSignedRoot(trustDomain, rootKey, now.minus(Duration.ofMinutes(5)),
+                    now.plus(ROOT_TTL));
+            X509Certificate intermediate = CaCertificates.intermediate(trustDomain, caKey, root, rootKey,
                     now.minus(Duration.ofMinutes(5)), now.plus(INTERMEDIATE_TTL));
+            return List.of(intermediate, root);
         } catch (SigningException e) {
             throw new IOException("cannot sign the CA certificates: " + e.getMessage(), e);
         }
-        Files.createDirectories(dir);
-        PemFiles.writeCertificates(dir.resolve(ROOT_CERT), List.of(root));
-        PemFiles.writeCertificates(dir.resolve(CA_CERT), List.of(intermediate));
-        PemFiles.writeCertificates(dir.resolve(CERT_CHAIN), List.of(intermediate, root));
-        writeConfig(dir, new CaConfig(trustDomain, "self-signed", references.ca(), references.jwt()), references.root());
-        return load(dir, clock, keys);
+    }
+
+    /** Writes {@code [intermediate, root]} as root-cert.pem, ca-cert.pem and cert-chain.pem. */
+    private static void writeChain(Path dir, List<X509Certificate> chain) throws IOException {
+        PemFiles.writeCertificates(dir.resolve(ROOT_CERT), List.of(chain.get(1)));
+        PemFiles.writeCertificates(dir.resolve(CA_CERT), List.of(chain.get(0)));
+        PemFiles.writeCertificates(dir.resolve(CERT_CHAIN), chain);
     }
 
     /**

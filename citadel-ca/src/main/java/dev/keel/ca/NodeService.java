@@ -117,27 +117,12 @@ public final class NodeService {
     public CompletableFuture<IssuedX509Svid> signWorkloadSvid(CallerCredentials credentials, WorkloadSvidRequest request) {
         Objects.requireNonNull(credentials, "credentials");
         Objects.requireNonNull(request, "request");
-        Caller caller;
-        try {
-            caller = ca.authenticate(credentials);
-        } catch (CaException e) {
-            return ca.refuse("unauthenticated", null, null, e);
-        }
-        String who = caller.describe();
-        SpiffeId requested = parsedOrNull(request.spiffeId());
-        try {
-            SpiffeId node = requireNode(caller);
-            who = "node:" + node + " " + via(request.entryId(), request.kubernetesPod());
-            Duration ttl = ttl("validity_seconds", request.validitySeconds());
-            Entitlement entitlement = entitle(node, request.spiffeId(), request.entryId(), request.kubernetesPod());
-            String label = "node " + node;
-            return ca.issueFor(who, csr -> CaService.entitledTo(entitlement.spiffeId(), label, csr), request.csrPem(),
-                    bounded(ttl, entitlement.x509SvidTtl()));
-        } catch (CaException e) {
-            return ca.refuse(who, requested, null, e);
-        } catch (RuntimeException e) {
-            return ca.refuse(who, requested, null, CaService.internal(e));
-        }
+        return forWorkload(credentials, request.spiffeId(), request.entryId(), request.kubernetesPod(),
+                "validity_seconds", request.validitySeconds(), (who, node, entitlement, ttl) -> {
+                    String label = "node " + node;
+                    return ca.issueFor(who, csr -> CaService.entitledTo(entitlement.spiffeId(), label, csr),
+                            request.csrPem(), bounded(ttl, entitlement.x509SvidTtl()));
+                });
     }
 
     /**
@@ -147,6 +132,24 @@ public final class NodeService {
     public CompletableFuture<MintedJwtSvid> mintWorkloadJwtSvid(CallerCredentials credentials, WorkloadJwtRequest request) {
         Objects.requireNonNull(credentials, "credentials");
         Objects.requireNonNull(request, "request");
+        return forWorkload(credentials, request.spiffeId(), request.entryId(), request.kubernetesPod(),
+                "ttl_seconds", request.ttlSeconds(), (who, node, entitlement, ttl) ->
+                        ca.mintFor(who, entitlement.spiffeId(), request.audience(), bounded(ttl, entitlement.jwtSvidTtl())));
+    }
+
+    /** Issues or mints for a workload once its node and entitlement are established; audits under {@code who}. */
+    @FunctionalInterface
+    private interface WorkloadGrant<T> {
+        CompletableFuture<T> grant(String who, SpiffeId node, Entitlement entitlement, Duration requestedTtl);
+    }
+
+    /**
+     * What both workload calls do around {@code grant}: authenticate the node, check the requested
+     * TTL and work out the entitlement, in that order; any refusal is audited under the caller (as
+     * {@code node:<node id> entry:<entry id>} once it is known to be a node).
+     */
+    private <T> CompletableFuture<T> forWorkload(CallerCredentials credentials, String spiffeId, String entryId,
+            PodReference pod, String ttlField, long ttlSeconds, WorkloadGrant<T> grant) {
         Caller caller;
         try {
             caller = ca.authenticate(credentials);
@@ -154,13 +157,13 @@ public final class NodeService {
             return ca.refuse("unauthenticated", null, null, e);
         }
         String who = caller.describe();
-        SpiffeId requested = parsedOrNull(request.spiffeId());
+        SpiffeId requested = parsedOrNull(spiffeId);
         try {
             SpiffeId node = requireNode(caller);
-            who = "node:" + node + " " + via(request.entryId(), request.kubernetesPod());
-            Duration ttl = ttl("ttl_seconds", request.ttlSeconds());
-            Entitlement entitlement = entitle(node, request.spiffeId(), request.entryId(), request.kubernetesPod());
-            return ca.mintFor(who, entitlement.spiffeId(), request.audience(), bounded(ttl, entitlement.jwtSvidTtl()));
+            who = "node:" + node + " " + via(entryId, pod);
+            Duration ttl = ttl(ttlField, ttlSeconds);
+            Entitlement entitlement = entitle(node, spiffeId, entryId, pod);
+            return grant.grant(who, node, entitlement, ttl);
         } catch (CaException e) {
             return ca.refuse(who, requested, null, e);
         } catch (RuntimeException e) {

@@ -4,6 +4,7 @@ import dev.keel.identity.KeyType;
 import dev.keel.identity.SignatureAlgorithm;
 import dev.keel.identity.SigningException;
 import dev.keel.identity.SigningKey;
+import dev.keel.identity.SigningKeys;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -143,11 +144,7 @@ public final class Pkcs11SigningKey implements SigningKey {
 
     @Override
     public byte[] sign(SignatureAlgorithm algorithm, byte[] data) throws SigningException {
-        Objects.requireNonNull(algorithm, "algorithm");
-        Objects.requireNonNull(data, "data");
-        if (!algorithm.fits(keyType)) {
-            throw new IllegalArgumentException("algorithm: " + algorithm + " (expected: one for a " + keyType + " key)");
-        }
+        SigningKeys.checkSignArguments(keyType, algorithm, data);
         Handle current = handle;
         try {
             return sign(current.key(), algorithm, data);

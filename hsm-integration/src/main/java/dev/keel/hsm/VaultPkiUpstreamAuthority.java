@@ -37,57 +37,41 @@ public final class VaultPkiUpstreamAuthority {
 
     /** Settings; not thread-safe. */
     public static final class Builder {
-        private final String address;
+        private final VaultSession.Settings settings;
         private String mount = "pki";
-        private String caPem;
-        private VaultCredentials credentials;
-        private Duration timeout = Duration.ofSeconds(10);
-        private int maxAttempts = 3;
-        private Duration backoff = Duration.ofMillis(500);
 
         Builder(String address) {
-            this.address = Objects.requireNonNull(address, "address");
+            this.settings = new VaultSession.Settings(address, Duration.ofSeconds(10), Duration.ofMillis(500));
         }
 
         /** The PKI engine's mount path (default {@code pki}). */
         public Builder mount(String mount) {
-            this.mount = Objects.requireNonNull(mount, "mount").replaceAll("^/+|/+$", "");
+            this.mount = VaultSession.mountPath(mount);
             return this;
         }
 
         public Builder trustedCertificatesPem(String pem) {
-            this.caPem = Objects.requireNonNull(pem, "pem");
+            settings.trustedCertificatesPem(pem);
             return this;
         }
 
         public Builder credentials(VaultCredentials credentials) {
-            this.credentials = Objects.requireNonNull(credentials, "credentials");
+            settings.credentials(credentials);
             return this;
         }
 
         public Builder timeout(Duration timeout) {
-            if (timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
-            }
-            this.timeout = timeout;
+            settings.timeout(timeout);
             return this;
         }
 
         public Builder retries(int maxAttempts, Duration backoff) {
-            if (maxAttempts < 1 || maxAttempts > 10) {
-                throw new IllegalArgumentException("maxAttempts: " + maxAttempts + " (expected: 1..10)");
-            }
-            this.maxAttempts = maxAttempts;
-            this.backoff = Objects.requireNonNull(backoff, "backoff");
+            settings.retries(maxAttempts, backoff);
             return this;
         }
 
         public VaultPkiUpstreamAuthority build() {
-            if (credentials == null) {
-                throw new IllegalArgumentException("credentials: missing (expected: a token or an AppRole)");
-            }
-            return new VaultPkiUpstreamAuthority(mount,
-                    new VaultSession(address, caPem, credentials, timeout, maxAttempts, backoff));
+            return new VaultPkiUpstreamAuthority(mount, settings.open());
         }
     }
 

@@ -35,6 +35,60 @@ final class VaultSession {
         }
     }
 
+    /**
+     * The connection settings the Transit and PKI builders share, each checked as it is set;
+     * {@link #open()} makes the session. Not thread-safe.
+     */
+    static final class Settings {
+        private final String address;
+        private String caPem;
+        private VaultCredentials credentials;
+        private Duration timeout;
+        private int maxAttempts = 3;
+        private Duration backoff;
+
+        Settings(String address, Duration timeout, Duration backoff) {
+            this.address = Objects.requireNonNull(address, "address");
+            this.timeout = timeout;
+            this.backoff = backoff;
+        }
+
+        void trustedCertificatesPem(String pem) {
+            this.caPem = Objects.requireNonNull(pem, "pem");
+        }
+
+        void credentials(VaultCredentials credentials) {
+            this.credentials = Objects.requireNonNull(credentials, "credentials");
+        }
+
+        void timeout(Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
+            }
+            this.timeout = timeout;
+        }
+
+        void retries(int maxAttempts, Duration backoff) {
+            if (maxAttempts < 1 || maxAttempts > 10) {
+                throw new IllegalArgumentException("maxAttempts: " + maxAttempts + " (expected: 1..10)");
+            }
+            this.maxAttempts = maxAttempts;
+            this.backoff = Objects.requireNonNull(backoff, "backoff");
+        }
+
+        VaultSession open() {
+            if (credentials == null) {
+                throw new IllegalArgumentException("credentials: missing (expected: a token or an AppRole)");
+            }
+            return new VaultSession(address, caPem, credentials, timeout, maxAttempts, backoff);
+        }
+    }
+
+    /** A secrets engine's mount path without leading or trailing slashes. */
+    static String mountPath(String mount) {
+        return Objects.requireNonNull(mount, "mount").replaceAll("^/+|/+$", "");
+    }
+
     @FunctionalInterface
     interface Call {
         LogicalResponse on(Vault vault) throws VaultException;

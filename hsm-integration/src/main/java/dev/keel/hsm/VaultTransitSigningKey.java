@@ -5,6 +5,7 @@ import dev.keel.identity.Pem;
 import dev.keel.identity.SignatureAlgorithm;
 import dev.keel.identity.SigningException;
 import dev.keel.identity.SigningKey;
+import dev.keel.identity.SigningKeys;
 import io.github.jopenlibs.vault.json.JsonObject;
 import io.github.jopenlibs.vault.json.JsonValue;
 import java.io.IOException;
@@ -62,17 +63,12 @@ public final class VaultTransitSigningKey implements SigningKey {
 
     /** Settings of a Transit key; {@link #open()} reads the key and checks it. Not thread-safe. */
     public static final class Builder {
-        private final String address;
+        private final VaultSession.Settings settings;
         private final String key;
         private String mount = "transit";
-        private String caPem;
-        private VaultCredentials credentials;
-        private Duration timeout = Duration.ofSeconds(5);
-        private int maxAttempts = 3;
-        private Duration backoff = Duration.ofMillis(200);
 
         Builder(String address, String key) {
-            this.address = Objects.requireNonNull(address, "address");
+            this.settings = new VaultSession.Settings(address, Duration.ofSeconds(5), Duration.ofMillis(200));
             this.key = Objects.requireNonNull(key, "key");
             if (!address.startsWith("https://")) {
                 throw new IllegalArgumentException("address: " + address + " (expected: an https:// URL)");
@@ -84,37 +80,30 @@ public final class VaultTransitSigningKey implements SigningKey {
 
         /** The Transit engine's mount path (default {@code transit}). */
         public Builder mount(String mount) {
-            this.mount = Objects.requireNonNull(mount, "mount").replaceAll("^/+|/+$", "");
+            this.mount = VaultSession.mountPath(mount);
             return this;
         }
 
         /** PEM certificates to trust for Vault's TLS certificate (default: the JVM's trust store). */
         public Builder trustedCertificatesPem(String pem) {
-            this.caPem = Objects.requireNonNull(pem, "pem");
+            settings.trustedCertificatesPem(pem);
             return this;
         }
 
         public Builder credentials(VaultCredentials credentials) {
-            this.credentials = Objects.requireNonNull(credentials, "credentials");
+            settings.credentials(credentials);
             return this;
         }
 
         /** Connect and read timeout of each call (default 5 s). */
         public Builder timeout(Duration timeout) {
-            if (timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
-            }
-            this.timeout = timeout;
+            settings.timeout(timeout);
             return this;
         }
 
         /** Attempts per signature for transient errors (default 3) and the pause between them (default 200 ms). */
         public Builder retries(int maxAttempts, Duration backoff) {
-            if (maxAttempts < 1 || maxAttempts > 10) {
-                throw new IllegalArgumentException("maxAttempts: " + maxAttempts + " (expected: 1..10)");
-            }
-            this.maxAttempts = maxAttempts;
-            this.backoff = Objects.requireNonNull(backoff, "backoff");
+            settings.retries(maxAttempts, backoff);
             return this;
         }
 
@@ -125,11 +114,8 @@ public final class VaultTransitSigningKey implements SigningKey {
          *     Keel does not sign with
          */
         public VaultTransitSigningKey open() throws IOException {
-            if (credentials == null) {
-                throw new IllegalArgumentException("credentials: missing (expected: a token or an AppRole)");
-            }
+            VaultSession session = settings.open();
             String what = "Vault transit key " + mount + "/" + key;
-            VaultSession session = new VaultSession(address, caPem, credentials, timeout, maxAttempts, backoff);
             try {
                 JsonObject data = session.read(what, mount + "/keys/" + key);
                 int latest = data.getInt("latest_version", 0);
@@ -183,11 +169,7 @@ public final class VaultTransitSigningKey implements SigningKey {
 
     @Override
     public byte[] sign(SignatureAlgorithm algorithm, byte[] data) throws SigningException {
-        Objects.requireNonNull(algorithm, "algorithm");
-        Objects.requireNonNull(data, "data");
-        if (!algorithm.fits(keyType)) {
-            throw new IllegalArgumentException("algorithm: " + algorithm + " (expected: one for a " + keyType + " key)");
-        }
+        SigningKeys.checkSignArguments(keyType, algorithm, data);
         Map<String, Object> body = new LinkedHashMap<>();
         try {
             body.put("input", Base64.getEncoder().encodeToString(MessageDigest.getInstance(algorithm.digestName()).digest(data)));

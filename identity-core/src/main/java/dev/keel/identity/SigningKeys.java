@@ -14,6 +14,21 @@ public final class SigningKeys {
     }
 
     /**
+     * The argument checks every {@link SigningKey#sign} makes first, so all backends refuse the same
+     * calls with the same messages.
+     *
+     * @throws NullPointerException if {@code algorithm} or {@code data} is null
+     * @throws IllegalArgumentException if {@code algorithm} does not fit a key of {@code keyType}
+     */
+    public static void checkSignArguments(KeyType keyType, SignatureAlgorithm algorithm, byte[] data) {
+        Objects.requireNonNull(algorithm, "algorithm");
+        Objects.requireNonNull(data, "data");
+        if (!algorithm.fits(keyType)) {
+            throw new IllegalArgumentException("algorithm: " + algorithm + " (expected: one for a " + keyType + " key)");
+        }
+    }
+
+    /**
      * Signs a probe through {@code key} and verifies it under {@code expected}. The CA runs this
      * once when it loads a key next to its certificate, so a misconfigured HSM slot or Vault key is
      * found at start, not after thousands of unverifiable certificates.

@@ -81,11 +81,7 @@ public final class SoftwareSigningKey implements SigningKey {
 
     @Override
     public byte[] sign(SignatureAlgorithm algorithm, byte[] data) throws SigningException {
-        Objects.requireNonNull(algorithm, "algorithm");
-        Objects.requireNonNull(data, "data");
-        if (!algorithm.fits(keyType)) {
-            throw new IllegalArgumentException("algorithm: " + algorithm + " (expected: one for a " + keyType + " key)");
-        }
+        SigningKeys.checkSignArguments(keyType, algorithm, data);
         if (ecdsa != null) {
             return ecdsa.sign(algorithm.jcaName(), algorithm.digestName(), data);
         }

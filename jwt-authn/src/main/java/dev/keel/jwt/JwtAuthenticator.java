@@ -332,8 +332,8 @@ public final class JwtAuthenticator {
         private Clock clock = Clock.systemUTC();
         private Duration clockSkew = DEFAULT_CLOCK_SKEW;
         private int maxTokenBytes = DEFAULT_MAX_TOKEN_BYTES;
-        private long cacheSize = 10_000;
-        private Duration maxCacheTtl = Duration.ofMinutes(5);
+        private long cacheSize = VerifiedTokenCacheLimits.DEFAULT_SIZE;
+        private Duration maxCacheTtl = VerifiedTokenCacheLimits.DEFAULT_MAX_TTL;
 
         Builder() {
         }
@@ -435,10 +435,7 @@ public final class JwtAuthenticator {
 
         /** How many verified tokens to remember (by SHA-256); 0 disables the cache. 10,000 unless set. */
         public Builder verifiedTokenCacheSize(long cacheSize) {
-            if (cacheSize < 0) {
-                throw new IllegalArgumentException("cacheSize: " + cacheSize + " (expected: >= 0)");
-            }
-            this.cacheSize = cacheSize;
+            this.cacheSize = VerifiedTokenCacheLimits.checkSize(cacheSize);
             return this;
         }
 
@@ -447,11 +444,7 @@ public final class JwtAuthenticator {
          * removed from the issuer's set keeps validating cached tokens. 5 minutes unless set.
          */
         public Builder maxCacheTtl(Duration maxCacheTtl) {
-            Objects.requireNonNull(maxCacheTtl, "maxCacheTtl");
-            if (maxCacheTtl.isNegative() || maxCacheTtl.isZero()) {
-                throw new IllegalArgumentException("maxCacheTtl: " + maxCacheTtl + " (expected: > 0)");
-            }
-            this.maxCacheTtl = maxCacheTtl;
+            this.maxCacheTtl = VerifiedTokenCacheLimits.checkMaxTtl(maxCacheTtl);
             return this;
         }
 

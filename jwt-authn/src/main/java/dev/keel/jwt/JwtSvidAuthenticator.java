@@ -164,8 +164,8 @@ public final class JwtSvidAuthenticator {
         private final List<JWTHeader> headers = new ArrayList<>();
         private boolean forward = true;
         private Clock clock = Clock.systemUTC();
-        private long cacheSize = 10_000;
-        private Duration maxCacheTtl = Duration.ofMinutes(5);
+        private long cacheSize = VerifiedTokenCacheLimits.DEFAULT_SIZE;
+        private Duration maxCacheTtl = VerifiedTokenCacheLimits.DEFAULT_MAX_TTL;
 
         Builder(BundleSource bundles, TrustDomain trustDomain, String audience) {
             this.bundles = Objects.requireNonNull(bundles, "bundles");
@@ -201,20 +201,13 @@ public final class JwtSvidAuthenticator {
 
         /** How many verified tokens to remember; 0 disables the cache. 10,000 unless set. */
         public Builder verifiedTokenCacheSize(long cacheSize) {
-            if (cacheSize < 0) {
-                throw new IllegalArgumentException("cacheSize: " + cacheSize + " (expected: >= 0)");
-            }
-            this.cacheSize = cacheSize;
+            this.cacheSize = VerifiedTokenCacheLimits.checkSize(cacheSize);
             return this;
         }
 
         /** How long a verified token is remembered at most, even before its {@code exp}: 5 minutes unless set. */
         public Builder maxCacheTtl(Duration maxCacheTtl) {
-            Objects.requireNonNull(maxCacheTtl, "maxCacheTtl");
-            if (maxCacheTtl.isNegative() || maxCacheTtl.isZero()) {
-                throw new IllegalArgumentException("maxCacheTtl: " + maxCacheTtl + " (expected: > 0)");
-            }
-            this.maxCacheTtl = maxCacheTtl;
+            this.maxCacheTtl = VerifiedTokenCacheLimits.checkMaxTtl(maxCacheTtl);
             return this;
         }
 

@@ -16,6 +16,15 @@ public interface KeySource {
     String unavailable();
 
     static KeySource inline(KeySet keys) {
+        return fixed(keys, "inline JWKS");
+    }
+
+    static KeySource broken(String why) {
+        return fixed(null, why);
+    }
+
+    /** The same keys (or none, when {@code keys} is null) on every call; nothing to refresh. */
+    private static KeySource fixed(KeySet keys, String unavailable) {
         CompletableFuture<KeySet> done = CompletableFuture.completedFuture(keys);
         return new KeySource() {
             @Override
@@ -30,27 +39,7 @@ public interface KeySource {
 
             @Override
             public String unavailable() {
-                return "inline JWKS";
-            }
-        };
-    }
-
-    static KeySource broken(String why) {
-        CompletableFuture<KeySet> none = CompletableFuture.completedFuture(null);
-        return new KeySource() {
-            @Override
-            public CompletableFuture<KeySet> keys() {
-                return none;
-            }
-
-            @Override
-            public CompletableFuture<KeySet> refreshForUnknownKid(KeySet seen) {
-                return none;
-            }
-
-            @Override
-            public String unavailable() {
-                return why;
+                return unavailable;
             }
         };
     }
