@@ -7,10 +7,17 @@ import dev.keel.proxy.X509Material;
 import dev.keel.proxy.admin.AdminServer;
 import dev.keel.proxy.inbound.IdentityServerTlsContexts;
 import dev.keel.proxy.inbound.InboundProxy;
+import dev.keel.proxy.outbound.OutboundConfig;
+import dev.keel.proxy.outbound.OutboundListener;
+import dev.keel.proxy.tls.TlsContextHolder;
+import io.netty.handler.ssl.ClientAuth;
 import dev.keel.proxy.workload.WorkloadApiIdentitySource;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeoutException;
@@ -39,12 +46,16 @@ final class ProxyRunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ProxyConfig config = ProxyConfig.load(configFile);
+        String yaml = Files.readString(configFile);
+        ProxyConfig config = ProxyConfig.parse(yaml);
+        Optional<OutboundConfig> outboundConfig = OutboundConfig.parse(yaml);
         ProxyMetrics metrics = new ProxyMetrics();
         WorkloadApiIdentitySource identity = WorkloadApiIdentitySource.builder()
                 .endpoint(config.workloadApiSocket()).build().start();
         IdentityServerTlsContexts tls = null;
         InboundProxy inbound = null;
+        TlsContextHolder clientTls = null;
+        OutboundListener outbound = null;
         AdminServer admin = null;
         try {
             X509Material first;
@@ -59,10 +70,19 @@ final class ProxyRunCommand implements Callable<Integer> {
             tls = IdentityServerTlsContexts.create(identity);
             inbound = InboundProxy.builder(config).tls(tls).metrics(metrics).build().start();
             InboundProxy listening = inbound;
-            admin = AdminServer.builder().address(new InetSocketAddress(adminHost, config.adminPort()))
+            AdminServer.Builder adminBuilder = AdminServer.builder()
+                    .address(new InetSocketAddress(adminHost, config.adminPort()))
                     .metrics(metrics).identity(identity).config(() -> config)
-                    .readinessCheck("inbound listener", () -> listening.port() > 0)
-                    .build().start();
+                    .readinessCheck("inbound listener", () -> listening.port() > 0);
+            if (outboundConfig.isPresent()) {
+                OutboundConfig out = outboundConfig.get();
+                // Origination presents this proxy's SVID; the server side of this holder is unused.
+                clientTls = TlsContextHolder.follow(identity, ClientAuth.REQUIRE, List.of("http/1.1"));
+                outbound = OutboundListener.builder().address(new InetSocketAddress(out.host(), out.port()))
+                        .routes(out.routeTable()).tls(clientTls).metrics(metrics).build().start();
+                adminBuilder.readinessCheck("outbound listener", outbound::listening);
+            }
+            admin = adminBuilder.build().start();
             System.out.println("keel proxy for " + first.spiffeId() + " serving");
             System.out.println("  inbound:  " + config.inbound().host() + ":" + inbound.port() + " -> app "
                     + config.app().host() + ":" + config.app().port());
@@ -70,10 +90,14 @@ final class ProxyRunCommand implements Callable<Integer> {
                 System.out.println("  port " + port.port() + " (" + port.protocol() + "): " + config.inbound().host() + ":"
                         + inbound.port(port.port()));
             }
+            if (outbound != null) {
+                System.out.println("  outbound: " + outboundConfig.get().host() + ":" + outbound.port() + " ("
+                        + outboundConfig.get().routes().size() + " routes, mTLS with secure naming)");
+            }
             System.out.println("  admin:    http://" + adminHost + ":" + admin.port() + "/ready /metrics /certs /config");
             System.out.flush();
             CountDownLatch stopped = new CountDownLatch(1);
-            AutoCloseable[] parts = {admin, inbound, tls, identity};
+            AutoCloseable[] parts = {admin, outbound, clientTls, inbound, tls, identity};
             AtomicBoolean closed = new AtomicBoolean();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 if (closed.compareAndSet(false, true)) {
@@ -84,7 +108,7 @@ final class ProxyRunCommand implements Callable<Integer> {
             stopped.await();
             return 0;
         } catch (Exception | Error e) {
-            closeAll(new AutoCloseable[] {admin, inbound, tls, identity});
+            closeAll(new AutoCloseable[] {admin, outbound, clientTls, inbound, tls, identity});
             throw e;
         }
     }

@@ -122,10 +122,11 @@ class KeelProxyEndToEndTest extends ConsoleTest {
                 spec:
                   selector: {matchLabels: {app: orders}}
                   action: ALLOW
-                  rules: [{from: [{source: {principals: ["cluster.local/ns/shop/sa/frontend"]}}]}]
+                  rules: [{from: [{source: {principals: ["cluster.local/ns/shop/sa/frontend", "cluster.local/ns/shop/sa/orders"]}}]}]
                 """);
         int inboundPort = freePort();
         int adminPort = freePort();
+        int outboundPort = freePort();
         Path proxyConfig = tmp.resolve("proxy.yaml");
         Files.writeString(proxyConfig, """
                 workload: {namespace: shop, serviceAccount: orders, labels: {app: orders}, trustDomain: cluster.local}
@@ -134,7 +135,16 @@ class KeelProxyEndToEndTest extends ConsoleTest {
                 policyDirectory: %s
                 adminPort: %d
                 workloadApiSocket: unix://%s
-                """.formatted(inboundPort, app.getAddress().getPort(), policies, adminPort, socket));
+                outbound:
+                  host: 127.0.0.1
+                  port: %d
+                  routes:
+                    - {host: orders.shop, port: 80, address: "127.0.0.1:%d",
+                       identities: [spiffe://cluster.local/ns/shop/sa/orders]}
+                    - {host: impostor.shop, port: 80, address: "127.0.0.1:%d",
+                       identities: [spiffe://cluster.local/ns/shop/sa/payments]}
+                """.formatted(inboundPort, app.getAddress().getPort(), policies, adminPort, socket, outboundPort,
+                inboundPort, inboundPort));
         KeelProcess proxy = start("proxy", "proxy", "run", "--config", proxyConfig.toString());
         proxy.await("keel proxy for spiffe://cluster.local/ns/shop/sa/orders serving", Duration.ofSeconds(60));
 
@@ -148,11 +158,22 @@ class KeelProxyEndToEndTest extends ConsoleTest {
         assertThat(run(List.of("curl", "-sS", "-k", "-o", "/dev/null", "-w", "%{http_code}",
                 "https://127.0.0.1:" + inboundPort + "/orders/42"))).doesNotEndWith("200");
 
+        // Outbound: the app speaks plaintext to its proxy, which originates mTLS with its own SVID and
+        // checks who answers (secure naming). Here the destination is this same proxy's inbound side.
+        assertThat(run(List.of("curl", "-sS", "-H", "Host: orders.shop", "-w", "\n%{http_code}",
+                "http://127.0.0.1:" + outboundPort + "/orders/7"))).endsWith("200");
+        assertThat(seenXfcc.get("/orders/7")).contains("URI=spiffe://cluster.local/ns/shop/sa/orders");
+        // A destination that must be payments but presents orders' SVID: refused before any request.
+        assertThat(run(List.of("curl", "-sS", "-o", "/dev/null", "-H", "Host: impostor.shop", "-w", "%{http_code}",
+                "http://127.0.0.1:" + outboundPort + "/orders/8"))).isEqualTo("503");
+        assertThat(seenXfcc).doesNotContainKey("/orders/8");
+
         String certs = get("http://127.0.0.1:" + adminPort + "/certs");
         assertThat(certs).contains("spiffe://cluster.local/ns/shop/sa/orders");
         assertThat(get("http://127.0.0.1:" + adminPort + "/metrics"))
                 .contains("istio_requests_total").contains("response_code=\"403\"")
-                .contains("source_principal=\"spiffe://cluster.local/ns/shop/sa/frontend\"");
+                .contains("source_principal=\"spiffe://cluster.local/ns/shop/sa/frontend\"")
+                .contains("keel_proxy_secure_naming_failures_total");
         assertThat(proxy.output()).contains("deny-admin");
     }
 

@@ -198,8 +198,9 @@ public record ProxyConfig(Workload workload, Inbound inbound, App app, Optional<
         }
         Node r = new Node("", root == null || root.isMissingNode() || root.isNull()
                 ? new ObjectMapper().createObjectNode() : root);
+        // "outbound" is read by OutboundConfig.parse, which owns that section.
         r.only("workload", "inbound", "app", "policyDirectory", "rootNamespace", "pathNormalization", "limits",
-                "adminPort", "workloadApiSocket");
+                "adminPort", "workloadApiSocket", "outbound");
 
         Node w = r.object("workload");
         w.only("namespace", "serviceAccount", "labels", "trustDomain");
