@@ -1,11 +1,13 @@
 package dev.keel.agent.workloadapi;
 
 import dev.keel.agent.IdentitySnapshot;
+import dev.keel.agent.KubernetesPod;
 import dev.keel.agent.RegistrationEntry;
 import dev.keel.agent.Selector;
 import dev.keel.agent.WorkloadProcess;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -22,21 +24,31 @@ final class Caller {
     private final WorkloadProcess process;
     private final Set<Selector> selectors;
     private final RegistrationEntry admitted;
+    private final KubernetesPod pod;
     private volatile Matched matched;
+    private boolean admittedSeen;
 
     /** The entries this caller matched in one entry list (compared by identity). */
     private record Matched(List<RegistrationEntry> entries, List<RegistrationEntry> result) {
     }
-    private boolean admittedSeen;
 
-    Caller(WorkloadProcess process, Set<Selector> selectors, RegistrationEntry admitted) {
+    /**
+     * @param pod Kubernetes mode: the caller's pod, admitted as {@code admitted}; otherwise null
+     */
+    Caller(WorkloadProcess process, Set<Selector> selectors, RegistrationEntry admitted, KubernetesPod pod) {
         this.process = process;
         this.selectors = Set.copyOf(selectors);
         this.admitted = admitted;
+        this.pod = pod;
     }
 
     WorkloadProcess process() {
         return process;
+    }
+
+    /** Kubernetes mode: the pod whose identity this caller holds, kept admitted while it streams. */
+    Optional<KubernetesPod> pod() {
+        return Optional.ofNullable(pod);
     }
 
     Set<Selector> selectors() {

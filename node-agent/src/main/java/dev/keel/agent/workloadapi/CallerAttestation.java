@@ -65,8 +65,8 @@ final class CallerAttestation {
             }
         }
         RegistrationEntry admitted = null;
+        Optional<KubernetesPod> pod = Optional.empty();
         if (podResolver != null) {
-            Optional<KubernetesPod> pod;
             try {
                 pod = podResolver.podOf(process);
             } catch (AttestationException | RuntimeException e) {
@@ -84,7 +84,7 @@ final class CallerAttestation {
                 }
             }
         }
-        return new Caller(process, selectors, admitted);
+        return new Caller(process, selectors, admitted, admitted == null ? null : pod.get());
     }
 
     private StatusException failed(String attestor, WorkloadProcess process, Exception e) {

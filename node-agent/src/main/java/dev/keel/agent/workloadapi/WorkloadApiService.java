@@ -31,6 +31,7 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -69,6 +70,8 @@ import org.slf4j.LoggerFactory;
 final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIImplBase {
 
     private static final Logger log = LoggerFactory.getLogger(WorkloadApiService.class);
+    /** How often an open stream of a Kubernetes-mode caller renews its pod's admission (well under the idle timeout). */
+    static final Duration POD_ADMISSION_RENEWAL = Duration.ofMinutes(5);
 
     static final String NO_IDENTITY = "no identity issued";
     static final String NO_LONGER_ENTITLED = NO_IDENTITY + ": the caller no longer matches any registration entry";
@@ -214,6 +217,17 @@ final class WorkloadApiService extends SpiffeWorkloadAPIGrpc.SpiffeWorkloadAPIIm
             return SnapshotStream.Step.end(Status.PERMISSION_DENIED.withDescription(NO_LONGER_ENTITLED));
         }
         Instant recheckAt = nextValidityChange(snapshot, entitled, now);
+        if (caller.pod().isPresent()) {
+            // The agent forgets a pod's identity after a while without requests; an open stream is a
+            // request that lasts, so it renews the admission (and comes back to do so again).
+            try {
+                identities.admitPod(caller.pod().get());
+            } catch (RuntimeException e) {
+                log.warn("Cannot renew the admission of {}'s pod: {}", caller, e.toString());
+            }
+            Instant renewal = now.plus(POD_ADMISSION_RENEWAL);
+            recheckAt = recheckAt == null || renewal.isBefore(recheckAt) ? renewal : recheckAt;
+        }
         List<WorkloadSvid> svids = snapshot.validSvidsFor(entitled, now);
         if (svids.isEmpty() || snapshot.bundle().isEmpty()) {
             // A cold agent still issuing, or every SVID expired while the CA is away: wait, send nothing stale.

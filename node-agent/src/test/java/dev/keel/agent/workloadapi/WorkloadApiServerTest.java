@@ -386,13 +386,16 @@ class WorkloadApiServerTest extends ServerTestBase {
             RawClient.Recorder<X509SVIDResponse> stream = new RawClient.Recorder<>();
             client.async().fetchX509SVID(X509SVIDRequest.getDefaultInstance(), stream);
             await("stream open", () -> server.openStreams() == 1);
-            assertThat(identities.admitted).containsExactly(pod);
+            assertThat(identities.admitted).isNotEmpty().containsOnly(pod);
+            int admissions = identities.admitted.size();
 
             WorkloadSvid svid = identities.svid(podEntry);
             identities.publish(entries(podEntry), svid);
 
             X509SVIDResponse response = stream.nextResponse();
             assertThat(response.getSvids(0).getSpiffeId()).isEqualTo("spiffe://cluster.local/ns/shop/sa/web");
+            // The open stream renews its pod's admission, so the agent does not forget a pod that streams.
+            assertThat(identities.admitted).hasSizeGreaterThan(admissions).containsOnly(pod);
 
             // Once the agent has shown the pod's entry, deleting it ends the stream.
             identities.publish(entries());
