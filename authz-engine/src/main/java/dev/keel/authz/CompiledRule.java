@@ -27,12 +27,19 @@ final class CompiledRule {
     List<String> pathPrefixes;
     Set<String> exactMethods;
     Set<String> exactPrincipals;
+    Set<String> exactNamespaces;
 
     Decision decision;
     Decision customDenied;
     Decision customError;
 
     int id;
+
+    /**
+     * With at most one source and one operation, the rule is one conjunction: their clauses and the
+     * conditions in one array, so matching follows one reference less per clause; else null.
+     */
+    private final Clause[] conjunction;
 
     CompiledRule(AuthorizationPolicy policy, int ruleIndex, Clause[][] sources, Clause[][] operations, Clause[] conditions,
             String skipped, List<String> ignored) {
@@ -43,11 +50,27 @@ final class CompiledRule {
         this.conditions = conditions;
         this.skipped = skipped;
         this.ignored = ignored;
+        if (sources.length <= 1 && operations.length <= 1) {
+            List<Clause> all = new ArrayList<>();
+            for (Clause[] g : sources) {
+                all.addAll(List.of(g));
+            }
+            for (Clause[] g : operations) {
+                all.addAll(List.of(g));
+            }
+            all.addAll(List.of(conditions));
+            this.conjunction = all.toArray(new Clause[0]);
+        } else {
+            this.conjunction = null;
+        }
     }
 
     boolean matches(AuthzRequest r) {
         if (skipped != null) {
             return false;
+        }
+        if (conjunction != null) {
+            return all(conjunction, r);
         }
         if (sources.length > 0 && !any(sources, r)) {
             return false;

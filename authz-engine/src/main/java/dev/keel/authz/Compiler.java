@@ -291,19 +291,28 @@ final class Compiler {
             }
         }
         if (!rule.from().isEmpty()) {
-            Set<String> principals = new HashSet<>();
-            for (Source s : rule.from()) {
-                if (s.principals().isEmpty()) {
-                    return;
-                }
-                for (String p : s.principals()) {
-                    if (p.indexOf('*') >= 0) {
-                        return;
-                    }
-                    principals.add(p);
-                }
+            c.exactPrincipals = exactSourceValues(rule, Source::principals);
+            if (c.exactPrincipals == null) {
+                c.exactNamespaces = exactSourceValues(rule, Source::namespaces);
             }
-            c.exactPrincipals = principals;
         }
+    }
+
+    /** The values of a source field when every source lists only exact values for it; else null. */
+    private static Set<String> exactSourceValues(Rule rule, Function<Source, List<String>> field) {
+        Set<String> out = new HashSet<>();
+        for (Source s : rule.from()) {
+            List<String> values = field.apply(s);
+            if (values.isEmpty()) {
+                return null;
+            }
+            for (String v : values) {
+                if (v.indexOf('*') >= 0) {
+                    return null;
+                }
+                out.add(v);
+            }
+        }
+        return out;
     }
 }

@@ -1,82 +1,86 @@
 package dev.keel.authz;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The rules of one action (and dry-run flag) for one protocol, indexed so that a request is tested
- * only against rules it could match: by exact path (hashed), path prefix (a character trie walked
- * along the path), exact method, exact peer principal; the rest are always tested. Each candidate list
- * is in rule order and scanning stops at the best match so far, so the answer is the first matching
- * rule in policy order, as a linear scan would give, without merging lists. Immutable; {@link
- * #firstMatch} allocates nothing.
+ * only against rules it could match: by exact path (hashed), path prefix (hashed, the request path's
+ * prefix hashes computed in one pass), exact method, exact peer principal, exact peer namespace; the
+ * rest are always tested. Each candidate list is in rule order and scanning stops at the best match so
+ * far, so the answer is the first matching rule in policy order, as a linear scan would give, without
+ * merging lists. Immutable; {@link #firstMatch} allocates nothing.
  */
 final class RuleTable {
 
     private static final int NONE = Integer.MAX_VALUE;
 
-    private static final class TrieNode {
-        char[] keys = new char[0];
-        TrieNode[] children = new TrieNode[0];
-        int[] ids;
+    /**
+     * Path prefixes in an open-addressed table keyed by {@link String#hashCode}. A request path's
+     * prefixes share one running hash ({@code h = 31 * h + c}, as {@code String.hashCode} computes it),
+     * so each prefix length that some rule uses costs one probe and no substring.
+     */
+    private static final class PrefixTable {
+        final boolean[] lengthUsed;
+        final String[] keys;
+        final int[] hashes;
+        final int[][] ids;
+        final int mask;
 
-        TrieNode childOrCreate(char c) {
-            int at = Arrays.binarySearch(keys, c);
-            if (at >= 0) {
-                return children[at];
+        PrefixTable(Map<String, List<Integer>> prefixes) {
+            int max = 0;
+            for (String p : prefixes.keySet()) {
+                max = Math.max(max, p.length());
             }
-            int insert = -at - 1;
-            char[] k = new char[keys.length + 1];
-            TrieNode[] ch = new TrieNode[keys.length + 1];
-            System.arraycopy(keys, 0, k, 0, insert);
-            System.arraycopy(children, 0, ch, 0, insert);
-            k[insert] = c;
-            ch[insert] = new TrieNode();
-            System.arraycopy(keys, insert, k, insert + 1, keys.length - insert);
-            System.arraycopy(children, insert, ch, insert + 1, keys.length - insert);
-            keys = k;
-            children = ch;
-            return ch[insert];
-        }
-    }
-
-    /** A path-compressed trie node: {@code edge} is the text from the parent (its first character is the key). */
-    private static final class RadixNode {
-        final String edge;
-        final int[] ids;
-        final char[] keys;
-        final RadixNode[] children;
-
-        RadixNode(String edge, int[] ids, char[] keys, RadixNode[] children) {
-            this.edge = edge;
-            this.ids = ids;
-            this.keys = keys;
-            this.children = children;
+            lengthUsed = new boolean[max + 1];
+            int capacity = Integer.highestOneBit(Math.max(2, prefixes.size()) * 2) * 2;
+            keys = new String[capacity];
+            hashes = new int[capacity];
+            ids = new int[capacity][];
+            mask = capacity - 1;
+            prefixes.forEach((prefix, list) -> {
+                lengthUsed[prefix.length()] = true;
+                int h = prefix.hashCode();
+                int at = spread(h) & mask;
+                while (ids[at] != null) {
+                    at = (at + 1) & mask;
+                }
+                keys[at] = prefix;
+                hashes[at] = h;
+                ids[at] = ints(list);
+            });
         }
 
-        static RadixNode compress(TrieNode n, String edge) {
-            StringBuilder e = new StringBuilder(edge);
-            while (n.ids == null && n.keys.length == 1) {
-                e.append(n.keys[0]);
-                n = n.children[0];
+        static int spread(int h) {
+            return (h ^ (h >>> 16)) * 0x9E3779B9;
+        }
+
+        /** The rules whose prefix is {@code path}'s first {@code length} characters (hashing to {@code h}). */
+        int[] get(String path, int length, int h) {
+            int at = spread(h) & mask;
+            int[] found;
+            while ((found = ids[at]) != null) {
+                if (hashes[at] == h) {
+                    String k = keys[at];
+                    if (k.length() == length && path.startsWith(k)) {
+                        return found;
+                    }
+                }
+                at = (at + 1) & mask;
             }
-            RadixNode[] children = new RadixNode[n.keys.length];
-            for (int i = 0; i < children.length; i++) {
-                children[i] = compress(n.children[i], String.valueOf(n.keys[i]));
-            }
-            return new RadixNode(e.toString(), n.ids, n.keys, children);
+            return null;
         }
     }
 
     private final CompiledRule[] rules;
     private final int[] unindexed;
     private final Map<String, int[]> byPath;
-    private final RadixNode byPathPrefix;
+    private final PrefixTable byPathPrefix;
     private final Map<String, int[]> byMethod;
     private final Map<String, int[]> byPrincipal;
+    private final Map<String, int[]> byNamespace;
 
     RuleTable(List<CompiledRule> ordered) {
         this.rules = ordered.toArray(new CompiledRule[0]);
@@ -84,6 +88,7 @@ final class RuleTable {
         Map<String, List<Integer>> paths = new HashMap<>();
         Map<String, List<Integer>> methods = new HashMap<>();
         Map<String, List<Integer>> principals = new HashMap<>();
+        Map<String, List<Integer>> namespaces = new HashMap<>();
         Map<String, List<Integer>> prefixes = new HashMap<>();
         for (int id = 0; id < rules.length; id++) {
             CompiledRule r = rules[id];
@@ -105,6 +110,10 @@ final class RuleTable {
                 for (String p : r.exactPrincipals) {
                     principals.computeIfAbsent(p, k -> new ArrayList<>()).add(id);
                 }
+            } else if (r.exactNamespaces != null) {
+                for (String n : r.exactNamespaces) {
+                    namespaces.computeIfAbsent(n, k -> new ArrayList<>()).add(id);
+                }
             } else {
                 un.add(id);
             }
@@ -113,19 +122,8 @@ final class RuleTable {
         this.byPath = frozen(paths);
         this.byMethod = frozen(methods);
         this.byPrincipal = frozen(principals);
-        if (prefixes.isEmpty()) {
-            this.byPathPrefix = null;
-        } else {
-            TrieNode root = new TrieNode();
-            prefixes.forEach((prefix, ids) -> {
-                TrieNode n = root;
-                for (int i = 0; i < prefix.length(); i++) {
-                    n = n.childOrCreate(prefix.charAt(i));
-                }
-                n.ids = ints(ids);
-            });
-            this.byPathPrefix = RadixNode.compress(root, "");
-        }
+        this.byNamespace = frozen(namespaces);
+        this.byPathPrefix = prefixes.isEmpty() ? null : new PrefixTable(prefixes);
     }
 
     private static int[] ints(List<Integer> ids) {
@@ -160,22 +158,17 @@ final class RuleTable {
             if (byPath != null) {
                 best = scan(byPath.get(path), r, best);
             }
-            RadixNode n = byPathPrefix;
-            int pos = 0;
-            while (n != null) {
-                String edge = n.edge;
-                if (!path.regionMatches(pos, edge, 0, edge.length())) {
-                    break;
+            PrefixTable prefixes = byPathPrefix;
+            if (prefixes != null) {
+                boolean[] used = prefixes.lengthUsed;
+                int end = Math.min(path.length(), used.length - 1);
+                int h = 0;
+                for (int i = 0; i < end; i++) {
+                    h = 31 * h + path.charAt(i);
+                    if (used[i + 1]) {
+                        best = scan(prefixes.get(path, i + 1, h), r, best);
+                    }
                 }
-                pos += edge.length();
-                if (n.ids != null) {
-                    best = scan(n.ids, r, best);
-                }
-                if (pos >= path.length()) {
-                    break;
-                }
-                int at = Arrays.binarySearch(n.keys, path.charAt(pos));
-                n = at >= 0 ? n.children[at] : null;
             }
         }
         if (byMethod != null && r.method() != null) {
@@ -183,6 +176,9 @@ final class RuleTable {
         }
         if (byPrincipal != null && r.sourcePrincipal() != null) {
             best = scan(byPrincipal.get(r.sourcePrincipal()), r, best);
+        }
+        if (byNamespace != null && r.sourceNamespace() != null) {
+            best = scan(byNamespace.get(r.sourceNamespace()), r, best);
         }
         return best == NONE ? null : rules[best];
     }

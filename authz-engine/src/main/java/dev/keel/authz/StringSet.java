@@ -22,6 +22,12 @@ final class StringSet {
     private final boolean lowerCase;
     /** The value when the set is one exact value (the common case): one equals, no hashing. */
     private final String single;
+    /** Up to {@link #SMALL} exact values with their hashes, compared without a hash table; else null. */
+    private final String[] small;
+    private final int[] smallHashes;
+    private final boolean patterns;
+
+    private static final int SMALL = 8;
 
     private StringSet(List<String> source, boolean presence, Set<String> exact, String[] prefixes, String[] suffixes,
             PathTemplate[] templates, boolean lowerCase) {
@@ -34,6 +40,17 @@ final class StringSet {
         this.lowerCase = lowerCase;
         this.single = !presence && exact.size() == 1 && prefixes.length == 0 && suffixes.length == 0
                 && templates.length == 0 ? exact.iterator().next() : null;
+        if (exact.size() <= SMALL) {
+            this.small = exact.toArray(new String[0]);
+            this.smallHashes = new int[small.length];
+            for (int i = 0; i < small.length; i++) {
+                smallHashes[i] = small[i].hashCode();
+            }
+        } else {
+            this.small = null;
+            this.smallHashes = null;
+        }
+        this.patterns = prefixes.length > 0 || suffixes.length > 0 || templates.length > 0;
     }
 
     /**
@@ -71,8 +88,21 @@ final class StringSet {
         if (single != null) {
             return single.equals(value);
         }
-        if (presence || exact.contains(value)) {
+        if (presence) {
             return true;
+        }
+        if (small != null) {
+            int h = value.hashCode();
+            for (int i = 0; i < small.length; i++) {
+                if (smallHashes[i] == h && small[i].equals(value)) {
+                    return true;
+                }
+            }
+        } else if (exact.contains(value)) {
+            return true;
+        }
+        if (!patterns) {
+            return false;
         }
         for (String p : prefixes) {
             if (value.startsWith(p)) {

@@ -3,6 +3,7 @@ package dev.keel.authz;
 import static dev.keel.authz.Policies.http;
 import static dev.keel.authz.Policies.policy;
 import static dev.keel.authz.Policies.program;
+import static dev.keel.authz.Policies.tcp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
@@ -324,5 +325,71 @@ class MatchingTest {
         assertThat(allowed(nested, http().claims(Map.of("a", Map.of("b", Map.of("c", "x")))))).isTrue();
         assertThat(allowed(nested, http().claims(Map.of("a", Map.of("b", "x"))))).isFalse();
         assertThat(allowed(nested, http().claims(Map.of("a", Map.of("b", Map.of("c", 7)))))).as("non-string").isFalse();
+    }
+
+    @Test
+    @DisplayName("Path prefix index: every prefix length is probed, colliding hashes are told apart, first rule wins")
+    void pathPrefixIndex() {
+        // "Aa" and "BB" have the same String.hashCode, so "/Aa/" and "/BB/" share a hash and a probe sequence.
+        DecisionProgram p = allowWhen("""
+                - to:
+                  - operation:
+                      paths: ["/BB/*"]
+                  from:
+                  - source:
+                      principals: ["cluster.local/ns/bar/sa/bb"]
+                - to:
+                  - operation:
+                      paths: ["/Aa/*"]
+                - to:
+                  - operation:
+                      paths: ["/Aa/long/prefix/beyond/the/request*"]
+                - to:
+                  - operation:
+                      paths: ["/api/v1/{*}"]
+                - to:
+                  - operation:
+                      paths: ["/api/*"]""");
+        assertThat("/Aa/".hashCode()).isEqualTo("/BB/".hashCode());
+        Decision aa = p.decide(http().path("/Aa/x").build());
+        assertThat(aa.allowed()).isTrue();
+        assertThat(aa.ruleIndex()).isEqualTo(1);
+        assertThat(allowed(p, http().path("/BB/x"))).isFalse();
+        assertThat(p.decide(http().path("/BB/x").sourcePrincipal("cluster.local/ns/bar/sa/bb").build()).ruleIndex())
+                .isEqualTo(0);
+        assertThat(p.decide(http().path("/api/v1/users").build()).ruleIndex()).isEqualTo(3);
+        assertThat(p.decide(http().path("/api/v1/users/7").build()).ruleIndex()).isEqualTo(4);
+        assertThat(p.decide(http().path("/api/").build()).ruleIndex()).isEqualTo(4);
+        assertThat(allowed(p, http().path("/api"))).isFalse();
+        assertThat(allowed(p, http().path("/A"))).isFalse();
+        assertThat(allowed(p, http().path("/Ab/x"))).isFalse();
+    }
+
+    @Test
+    @DisplayName("Namespace index: rules with only exact from.namespaces are found by the peer's namespace, in rule order")
+    void namespaceIndex() {
+        DecisionProgram p = allowWhen("""
+                - from:
+                  - source:
+                      namespaces: ["bar", "baz"]
+                  to:
+                  - operation:
+                      methods: ["POST"]
+                - from:
+                  - source:
+                      namespaces: ["bar"]
+                - from:
+                  - source:
+                      namespaces: ["qux"]
+                  - source:
+                      namespaces: ["bar"]
+                      ipBlocks: ["10.9.0.0/16"]""");
+        assertThat(p.decide(http().method("POST").build()).ruleIndex()).isEqualTo(0);
+        assertThat(p.decide(http().build()).ruleIndex()).isEqualTo(1);
+        assertThat(p.decide(http().sourcePrincipal("cluster.local/ns/qux/sa/x").build()).ruleIndex()).isEqualTo(2);
+        assertThat(allowed(p, http().sourcePrincipal("cluster.local/ns/baz/sa/x"))).isFalse();
+        assertThat(allowed(p, http().sourcePrincipal("cluster.local/ns/other/sa/x"))).isFalse();
+        assertThat(allowed(p, http().sourcePrincipal(null))).isFalse();
+        assertThat(p.decide(tcp().build()).ruleIndex()).isEqualTo(1);
     }
 }
