@@ -1,5 +1,6 @@
 package dev.keel.cli;
 
+import dev.keel.cli.internal.up.ChildProcess;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -7,13 +8,14 @@ import picocli.CommandLine.Command;
 @Command(name = "keel", mixinStandardHelpOptions = true, version = "keel 0.1.0",
         description = "Keel: a zero-trust service mesh built around its certificate authority.",
         subcommands = {CaCommand.class, AgentCommand.class, SvidCommand.class, ProxyCommand.class, PolicyCommand.class,
-                AuthzCommand.class})
+                AuthzCommand.class, UpCommand.class, StatusCommand.class, AuditCommand.class})
 public final class Keel implements Runnable {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        ChildProcess.followParent(System.getenv());
         System.exit(run(args));
     }
 
