@@ -99,19 +99,42 @@ public final class CitadelCa implements AutoCloseable {
     }
 
     /**
-     * Renews the issuing intermediate when it is due ({@link CaDirectory#renewIntermediateIfDue})
-     * and switches issuance to it; certificates already issued stay valid. Safe to call often.
+     * Renews a self-signed CA's issuing intermediate when its keys are files:
+     * {@link #renewIntermediateIfDue(IntermediateRenewal)} with {@link IntermediateRenewal#fileKeysOnly()}.
+     */
+    public boolean renewIntermediateIfDue() throws java.io.IOException {
+        return renewIntermediateIfDue(IntermediateRenewal.fileKeysOnly());
+    }
+
+    /**
+     * Renews the issuing intermediate when it is due ({@link CaDirectory#renewIntermediateIfDue(
+     * CaDirectory.LoadedCa, Clock, KeyResolver, IntermediateRenewal)}) and switches issuance to it;
+     * certificates already issued stay valid, and the bundle is republished if the roots changed.
+     * Safe to call often; calls are serialized.
      *
      * @return true if it renewed
      */
-    public synchronized boolean renewIntermediateIfDue() throws java.io.IOException {
-        java.util.Optional<CaDirectory.LoadedCa> renewed = CaDirectory.renewIntermediateIfDue(loaded, clock, keys);
+    public synchronized boolean renewIntermediateIfDue(IntermediateRenewal renewal) throws java.io.IOException {
+        java.util.Optional<CaDirectory.LoadedCa> renewed = CaDirectory.renewIntermediateIfDue(loaded, clock, keys, renewal);
         if (renewed.isEmpty()) {
             return false;
         }
+        List<java.security.cert.X509Certificate> oldRoots = loaded.signingCa().roots();
         loaded = renewed.get();
         service.issuer().rotate(loaded.signingCa());
+        if (!loaded.signingCa().roots().equals(oldRoots)) {
+            bundle.update(loaded.signingCa(), loaded.jwtKeyId(), loaded.jwtKey().publicKey(),
+                    bundle.bundle().sequenceNumber().orElse(0) + 1);
+        }
         return true;
+    }
+
+    /**
+     * The issuing intermediates whose certificates may still be met: the current one first, then
+     * earlier ones until they expire ({@link CaDirectory#intermediates}).
+     */
+    public List<java.security.cert.X509Certificate> intermediates() throws java.io.IOException {
+        return CaDirectory.intermediates(loaded.dir(), clock.instant());
     }
 
     public CaDirectory.LoadedCa loaded() {

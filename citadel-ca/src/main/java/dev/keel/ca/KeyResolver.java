@@ -9,7 +9,7 @@ import java.util.Objects;
 
 /**
  * Turns a key reference from the CA's configuration into a {@link SigningKey}: {@code file:ca-key.pem}
- * for the file backend; the HSM and Vault backends add {@code pkcs11:} and {@code vault:} schemes.
+ * for the file backend; the HSM and Vault backends add {@code pkcs11:} and {@code vault-transit:} schemes.
  * The composition root (the CLI) decides which resolvers exist.
  */
 @FunctionalInterface

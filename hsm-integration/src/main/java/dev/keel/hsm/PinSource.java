@@ -10,18 +10,22 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * Where a token's PIN comes from: {@code file:<path>} (the first line of the file) or
- * {@code env:<VARIABLE>}. The PIN is read each time it is needed and handed out as a {@code char[]}
- * the caller clears; {@link #toString()} names the source, never the PIN.
+ * Where a secret comes from: {@code file:<path>} (the first line of the file) or
+ * {@code env:<VARIABLE>}. A token's PIN ({@code pin-source}), and for Vault a token, an AppRole role
+ * id or secret id ({@code token-source}, {@code role-id-source}, {@code secret-id-source}). The
+ * secret is read each time it is needed and handed out as a {@code char[]} the caller clears;
+ * {@link #toString()} names the source, never the secret.
  *
  * <p>Immutable and thread-safe.
  */
 public final class PinSource {
 
+    private final String parameter;
     private final String kind;
     private final String location;
 
-    private PinSource(String kind, String location) {
+    private PinSource(String parameter, String kind, String location) {
+        this.parameter = parameter;
         this.kind = kind;
         this.location = location;
     }
@@ -32,18 +36,29 @@ public final class PinSource {
      * @throws IllegalArgumentException for another form
      */
     public static PinSource parse(String source) {
+        return parse("pin-source", source);
+    }
+
+    /**
+     * Parses {@code file:<path>} or {@code env:<VARIABLE>} given as {@code parameter} (named in
+     * messages, e.g. {@code token-source}).
+     *
+     * @throws IllegalArgumentException for another form
+     */
+    public static PinSource parse(String parameter, String source) {
+        Objects.requireNonNull(parameter, "parameter");
         Objects.requireNonNull(source, "source");
         if (source.startsWith("file:") && source.length() > 5) {
             String path = source.substring(5);
             if (path.startsWith("//")) {
                 path = path.substring(2); // file:///etc/pin
             }
-            return new PinSource("file", path);
+            return new PinSource(parameter, "file", path);
         }
         if (source.startsWith("env:") && source.substring(4).matches("[A-Za-z_][A-Za-z0-9_]*")) {
-            return new PinSource("env", source.substring(4));
+            return new PinSource(parameter, "env", source.substring(4));
         }
-        throw new IllegalArgumentException("pin-source: '" + source
+        throw new IllegalArgumentException(parameter + ": '" + source
                 + "' (expected: file:<path> or env:<VARIABLE>)");
     }
 
@@ -56,7 +71,7 @@ public final class PinSource {
         if (kind.equals("env")) {
             String value = System.getenv(location);
             if (value == null || value.isEmpty()) {
-                throw new IOException("pin-source " + this + ": the variable is not set");
+                throw new IOException(parameter + " " + this + ": the variable is not set");
             }
             return value.toCharArray();
         }
@@ -64,7 +79,7 @@ public final class PinSource {
         try {
             bytes = Files.readAllBytes(Path.of(location));
         } catch (IOException e) {
-            throw new IOException("pin-source " + this + ": cannot read the file (" + e.getClass().getSimpleName() + ")");
+            throw new IOException(parameter + " " + this + ": cannot read the file (" + e.getClass().getSimpleName() + ")");
         }
         try {
             int end = 0;
@@ -72,7 +87,7 @@ public final class PinSource {
                 end++;
             }
             if (end == 0) {
-                throw new IOException("pin-source " + this + ": the file is empty");
+                throw new IOException(parameter + " " + this + ": the file is empty");
             }
             CharBuffer chars = StandardCharsets.UTF_8.decode(ByteBuffer.wrap(bytes, 0, end));
             char[] pin = new char[chars.remaining()];

@@ -115,6 +115,34 @@ public final class Pkcs11SigningKey implements SigningKey {
         return open(uri);
     }
 
+    private static final java.util.regex.Pattern SUCCESSOR = java.util.regex.Pattern.compile("(.+)-([0-9]{1,6})");
+    private static final int MAX_SUCCESSOR_PROBES = 1000;
+
+    /**
+     * Generates, for a renewal, the key that succeeds {@code current} in the same token, as
+     * {@link #generate} does: labelled {@code <base>-<n>}, where {@code <base>} is {@code current}'s
+     * label without a trailing {@code -<n>} and {@code n} the first number above {@code current}'s
+     * (2 for a label without one) that no object holds yet. A label left by an abandoned renewal (a
+     * crash before the CA committed to the key) is skipped, never reused or replaced; the current key
+     * stays in the token.
+     *
+     * @throws IOException if the token refuses, or a thousand successive labels are taken
+     */
+    public static Pkcs11SigningKey generateSuccessor(Pkcs11Uri current, KeyType type) throws IOException {
+        Objects.requireNonNull(current, "current");
+        Objects.requireNonNull(type, "type");
+        java.util.regex.Matcher numbered = SUCCESSOR.matcher(current.object());
+        String base = numbered.matches() ? numbered.group(1) : current.object();
+        int n = numbered.matches() ? Integer.parseInt(numbered.group(2)) + 1 : 2;
+        Pkcs11Token token = Pkcs11Token.open(current);
+        for (int probe = 0; probe < MAX_SUCCESSOR_PROBES; probe++, n++) {
+            if (token.entry(base + "-" + n) == null) {
+                return generate(current.withObject(base + "-" + n), type);
+            }
+        }
+        throw new IOException("PKCS#11 " + current.keyId() + ": no free label after " + base + "-" + n);
+    }
+
     /** Opens the key if the token holds one with that label, else generates one of {@code type}. */
     public static Pkcs11SigningKey openOrGenerate(Pkcs11Uri uri, KeyType type) throws IOException {
         Pkcs11Token token = Pkcs11Token.open(uri);

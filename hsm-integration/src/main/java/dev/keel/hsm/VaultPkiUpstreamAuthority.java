@@ -14,7 +14,8 @@ import java.util.Objects;
 /**
  * Vault's PKI secrets engine as the upstream authority of Keel's CA: Keel's issuing intermediate is
  * signed by {@code POST <mount>/root/sign-intermediate} (the CSR's subject and extensions requested
- * with {@code use_csr_values=true}, {@code format=pem}). The answer's {@code certificate},
+ * with {@code use_csr_values=true}, {@code format=pem}, {@code max_path_length=0},
+ * {@code exclude_cn_from_sans=true}). The answer's {@code certificate},
  * {@code issuing_ca} and {@code ca_chain} give the intermediate and the chain to Vault's root.
  * Errors as for the Transit signer: bounded retries of outages, then {@link UpstreamAuthorityException}
  * marked unavailable; refusals at once; no secret in messages or logs.
@@ -107,6 +108,9 @@ public final class VaultPkiUpstreamAuthority {
         body.put("ttl", ttl.toSeconds() + "s");
         body.put("format", "pem");
         body.put("use_csr_values", true);
+        // An issuing CA signs leaves only; the common name is not a host name.
+        body.put("max_path_length", 0);
+        body.put("exclude_cn_from_sans", true);
         JsonObject data;
         try {
             data = session.write(what, mount + "/root/sign-intermediate", body);

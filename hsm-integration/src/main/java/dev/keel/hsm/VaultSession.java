@@ -120,17 +120,42 @@ final class VaultSession {
         return call(what, vault -> vault.logical().read(path));
     }
 
+    /** Whether {@code path} can be read: false for 404, a {@link Failure} for any other error. */
+    boolean exists(String what, String path) throws Failure {
+        try {
+            read(what, path);
+            return true;
+        } catch (Failure e) {
+            if (e.getCause() instanceof VaultException cause && cause.getHttpStatusCode() == 404) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
     /** Writes {@code body} to {@code path}; returns the answer's {@code data} object. */
     JsonObject write(String what, String path, Map<String, Object> body) throws Failure {
-        return call(what, vault -> vault.logical().write(path, body));
+        return call(what, vault -> vault.logical().write(path, body), true);
+    }
+
+    /**
+     * Writes {@code body} to {@code path} for its effect: Vault answers some writes (creating or rotating a
+     * Transit key) with 204 and no body, or, in newer versions, 200 and the key's description.
+     */
+    void post(String what, String path, Map<String, Object> body) throws Failure {
+        call(what, vault -> vault.logical().write(path, body), false);
     }
 
     private JsonObject call(String what, Call call) throws Failure {
+        return call(what, call, true);
+    }
+
+    private JsonObject call(String what, Call call, boolean dataRequired) throws Failure {
         boolean reloggedIn = false;
         VaultException last = null;
         for (int attempt = 1; attempt <= maxAttempts; attempt++) {
             try {
-                return checked(call.on(client())).getDataObject();
+                return checked(call.on(client()), dataRequired).getDataObject();
             } catch (VaultException e) {
                 last = e;
                 int status = e.getHttpStatusCode();
@@ -206,12 +231,12 @@ final class VaultSession {
     }
 
     /** The driver returns some error answers (403, 404) as responses; they are errors here. */
-    private static LogicalResponse checked(LogicalResponse response) throws VaultException {
+    private static LogicalResponse checked(LogicalResponse response, boolean dataRequired) throws VaultException {
         int status = response.getRestResponse() == null ? 0 : response.getRestResponse().getStatus();
         if (status != 200 && status != 204) {
             throw new VaultException("Vault answered HTTP " + status, status);
         }
-        if (response.getDataObject() == null) {
+        if (dataRequired && response.getDataObject() == null) {
             throw new VaultException("Vault answered without data", 502);
         }
         return response;

@@ -66,6 +66,7 @@ public final class VaultTransitSigningKey implements SigningKey {
         private final VaultSession.Settings settings;
         private final String key;
         private String mount = "transit";
+        private int version;
 
         Builder(String address, String key) {
             this.settings = new VaultSession.Settings(address, Duration.ofSeconds(5), Duration.ofMillis(200));
@@ -107,33 +108,104 @@ public final class VaultTransitSigningKey implements SigningKey {
             return this;
         }
 
+        /** Pins the key version (default: the latest when the key is opened). */
+        public Builder version(int version) {
+            if (version < 1) {
+                throw new IllegalArgumentException("version: " + version + " (expected: >= 1)");
+            }
+            this.version = version;
+            return this;
+        }
+
         /**
-         * Logs in if needed, reads {@code <mount>/keys/<key>} and returns the key at its latest version.
+         * Logs in if needed, reads {@code <mount>/keys/<key>} and returns the key at the pinned version,
+         * or the latest.
          *
-         * @throws IOException naming the key and the Vault status when it cannot be read or is of a type
-         *     Keel does not sign with
+         * @throws IOException naming the key and the Vault status when it cannot be read, lacks the
+         *     version, or is of a type Keel does not sign with
          */
         public VaultTransitSigningKey open() throws IOException {
+            return load(settings.open(), mount, key, version);
+        }
+
+        /**
+         * Opens the key as {@link #open()} does, creating it first as a non-exportable {@code type} key
+         * ({@code POST <mount>/keys/<key>}) if Vault does not have it. A key that exists is only read,
+         * so a policy that grants read and sign on keys an operator made is enough.
+         */
+        public VaultTransitSigningKey openOrCreate(KeyType type) throws IOException {
+            Objects.requireNonNull(type, "type");
             VaultSession session = settings.open();
             String what = "Vault transit key " + mount + "/" + key;
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("type", switch (type) {
+                case EC_P256 -> "ecdsa-p256";
+                case EC_P384 -> "ecdsa-p384";
+                default -> "rsa-" + type.bits();
+            });
+            body.put("exportable", false);
             try {
-                JsonObject data = session.read(what, mount + "/keys/" + key);
-                int latest = data.getInt("latest_version", 0);
-                JsonValue keys = data.get("keys");
-                JsonValue version = keys == null || !keys.isObject() ? null : keys.asObject().get(String.valueOf(latest));
-                if (latest < 1 || version == null || !version.isObject() || version.asObject().get("public_key") == null) {
-                    throw new IOException(what + ": " + mount + "/keys/" + key
-                            + " has no public key (expected: an ecdsa-p256, ecdsa-p384 or rsa-* signing key)");
+                if (!session.exists(what, mount + "/keys/" + key)) {
+                    session.post(what, mount + "/keys/" + key, body);
                 }
-                PublicKey publicKey = parsePublicKey(version.asObject().getString("public_key", ""));
-                KeyType.of(publicKey);
-                return new VaultTransitSigningKey(mount, key, session, publicKey, latest);
             } catch (VaultSession.Failure e) {
-                throw new IOException(what + ": cannot read the key: " + e.getMessage().substring(what.length() + 2), e);
-            } catch (GeneralSecurityException | RuntimeException e) {
-                throw new IOException(what + ": unusable public key (" + e.getMessage() + ")", e);
+                throw new IOException(what + ": cannot read or create the key: " + e.getMessage().substring(what.length() + 2), e);
             }
+            return load(session, mount, key, version);
         }
+    }
+
+    private static VaultTransitSigningKey load(VaultSession session, String mount, String key, int pinned)
+            throws IOException {
+        String what = "Vault transit key " + mount + "/" + key;
+        try {
+            JsonObject data = session.read(what, mount + "/keys/" + key);
+            int latest = data.getInt("latest_version", 0);
+            int version = pinned > 0 ? pinned : latest;
+            JsonValue keys = data.get("keys");
+            JsonValue entry = keys == null || !keys.isObject() ? null : keys.asObject().get(String.valueOf(version));
+            if (pinned > latest) {
+                throw new IOException(what + ": has no version " + pinned + " (latest: " + latest + ")");
+            }
+            if (version < 1 || entry == null || !entry.isObject() || entry.asObject().get("public_key") == null) {
+                throw new IOException(what + ": " + mount + "/keys/" + key + " has no public key for version " + version
+                        + " (expected: an ecdsa-p256, ecdsa-p384 or rsa-* signing key)");
+            }
+            PublicKey publicKey = parsePublicKey(entry.asObject().getString("public_key", ""));
+            KeyType.of(publicKey);
+            return new VaultTransitSigningKey(mount, key, session, publicKey, version);
+        } catch (VaultSession.Failure e) {
+            throw new IOException(what + ": cannot read the key: " + e.getMessage().substring(what.length() + 2), e);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            throw new IOException(what + ": unusable public key (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * Rotates the key in Vault ({@code POST <mount>/keys/<key>/rotate}) and returns its new version, for
+     * a renewal that wants a new key: this key stays pinned to its own version and keeps signing.
+     */
+    public VaultTransitSigningKey rotate() throws IOException {
+        try {
+            session.post(what, mount + "/keys/" + name + "/rotate", Map.of());
+        } catch (VaultSession.Failure e) {
+            throw new IOException(what + ": cannot rotate the key: " + e.getMessage().substring(what.length() + 2), e);
+        }
+        VaultTransitSigningKey next = load(session, mount, name, 0);
+        if (next.keyVersion <= keyVersion) {
+            throw new IOException(what + ": Vault did not make a new version on rotate (latest: " + next.keyVersion + ")");
+        }
+        return next;
+    }
+
+    /** The Transit engine's mount path. */
+    public String mount() {
+        return mount;
+    }
+
+    /** The key's name in the Transit engine. */
+    public String name() {
+        return name;
     }
 
     private static PublicKey parsePublicKey(String pem) throws GeneralSecurityException {

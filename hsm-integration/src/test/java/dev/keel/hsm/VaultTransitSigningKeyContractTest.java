@@ -2,6 +2,7 @@ package dev.keel.hsm;
 
 import dev.keel.identity.KeyType;
 import dev.keel.identity.SigningKey;
+import dev.keel.testing.FakeVault;
 import dev.keel.testing.SigningKeyContract;
 import org.junit.jupiter.api.AfterAll;
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keel.identity.KeyType;
 import dev.keel.identity.SignatureAlgorithm;
+import dev.keel.testing.FakeVault;
 import dev.keel.identity.SigningException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -129,6 +130,40 @@ class VaultTransitSigningKeyTest {
                 .trustedCertificatesPem(dev.keel.testing.TestPki.create().rootPem())
                 .credentials(VaultCredentials.token(vault.rootToken)).open())
                 .isInstanceOf(IOException.class).hasMessageContaining("no answer");
+    }
+
+    @Test
+    void openOrCreateMakesANonExportableKeyAndRotateGivesANewVersionWhileTheOldOneKeepsSigning() throws Exception {
+        VaultTransitSigningKey first = VaultTransitSigningKey.builder(vault.address(), "made").trustedCertificatesPem(
+                vault.caPem()).credentials(VaultCredentials.token(vault.rootToken)).openOrCreate(KeyType.EC_P384);
+        assertThat(first.keyType()).isEqualTo(KeyType.EC_P384);
+        assertThat(first.keyVersion()).isEqualTo(1);
+
+        VaultTransitSigningKey second = first.rotate();
+
+        assertThat(second.keyVersion()).isEqualTo(2);
+        assertThat(second.id()).isEqualTo("vault-transit:transit/made#v2");
+        assertThat(second.publicKey()).isNotEqualTo(first.publicKey());
+        assertThat(verifies(first, first.sign(SignatureAlgorithm.ECDSA_SHA384, DATA))).isTrue();
+        assertThat(verifies(second, second.sign(SignatureAlgorithm.ECDSA_SHA384, DATA))).isTrue();
+        VaultTransitSigningKey pinned = VaultTransitSigningKey.builder(vault.address(), "made")
+                .trustedCertificatesPem(vault.caPem()).credentials(VaultCredentials.token(vault.rootToken)).version(1).open();
+        assertThat(pinned.publicKey()).isEqualTo(first.publicKey());
+        assertThatThrownBy(() -> VaultTransitSigningKey.builder(vault.address(), "made").trustedCertificatesPem(vault.caPem())
+                .credentials(VaultCredentials.token(vault.rootToken)).version(7).open())
+                .isInstanceOf(IOException.class).hasMessageContaining("has no version 7 (latest: 2)");
+
+        int requests = vault.requests.get();
+        VaultTransitSigningKey existing = key(VaultCredentials.token(vault.rootToken)).openOrCreate(KeyType.EC_P256);
+        assertThat(existing.publicKey()).isEqualTo(key(VaultCredentials.token(vault.rootToken)).open().publicKey());
+        assertThat(vault.requests.get() - requests).as("an existing key is only read, never written").isEqualTo(3);
+    }
+
+    private static boolean verifies(VaultTransitSigningKey key, byte[] signature) throws Exception {
+        Signature verifier = Signature.getInstance("SHA384withECDSA");
+        verifier.initVerify(key.publicKey());
+        verifier.update(DATA);
+        return verifier.verify(signature);
     }
 
     private void assertSecretsNeverShown() {

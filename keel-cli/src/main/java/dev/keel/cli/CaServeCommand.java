@@ -2,6 +2,7 @@ package dev.keel.cli;
 
 import dev.keel.ca.CaDirectory;
 import dev.keel.ca.CitadelCa;
+import dev.keel.ca.IntermediateRenewal;
 import dev.keel.ca.IssuancePolicy;
 import dev.keel.ca.auth.CallerAuthenticator;
 import dev.keel.ca.auth.JwtIssuerAuthenticator;
@@ -24,6 +25,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -123,13 +125,18 @@ final class CaServeCommand implements Callable<Integer> {
                 CaServer server = CaServer.builder(ca)
                         .host(host).grpcPort(port).bundlePort(bundlePort).servingHosts(servingHosts)
                         .build().start()) {
-            renewIntermediate(ca);
+            IntermediateRenewal renewal = new IntermediateRenewal(KeyResolvers.successors(),
+                    Optional.ofNullable(loaded.config().upstream()).map(KeyResolvers::upstream));
+            renewIntermediate(ca, renewal);
             ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(runnable -> {
                 Thread thread = new Thread(runnable, "keel-ca-maintenance");
                 thread.setDaemon(true);
                 return thread;
             });
-            maintenance.scheduleWithFixedDelay(() -> renewIntermediate(ca), 1, 1, TimeUnit.HOURS);
+            java.security.cert.X509Certificate issuing = loaded.signingCa().certificate();
+            long every = checkInterval(Duration.between(issuing.getNotBefore().toInstant(),
+                    issuing.getNotAfter().toInstant())).toMillis();
+            maintenance.scheduleWithFixedDelay(() -> renewIntermediate(ca, renewal), every, every, TimeUnit.MILLISECONDS);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 maintenance.shutdownNow();
                 server.close();
@@ -154,14 +161,30 @@ final class CaServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void renewIntermediate(CitadelCa ca) {
+    /**
+     * How often renewal is checked: a twentieth of the issuing intermediate's lifetime, between 1 s and
+     * 1 h, so that a short-lived intermediate under Vault is renewed near half its life and a failed
+     * attempt is retried many times before the old one runs out.
+     */
+    static Duration checkInterval(Duration lifetime) {
+        Duration every = lifetime.dividedBy(20);
+        return every.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1)
+                : every.compareTo(Duration.ofHours(1)) > 0 ? Duration.ofHours(1) : every;
+    }
+
+    private static void renewIntermediate(CitadelCa ca, IntermediateRenewal renewal) {
         try {
-            if (ca.renewIntermediateIfDue()) {
-                System.out.println("renewed the issuing intermediate; it now expires "
-                        + ca.loaded().signingCa().certificate().getNotAfter().toInstant());
+            java.security.cert.X509Certificate before = ca.loaded().signingCa().certificate();
+            if (ca.renewIntermediateIfDue(renewal)) {
+                java.security.cert.X509Certificate now = ca.loaded().signingCa().certificate();
+                System.out.println("renewed the issuing intermediate: serial " + now.getSerialNumber().toString(16)
+                        + ", key " + ca.loaded().signingCa().key().id() + ", expires " + now.getNotAfter().toInstant()
+                        + "; the previous one (serial " + before.getSerialNumber().toString(16) + ") stays valid until "
+                        + before.getNotAfter().toInstant());
+                System.out.flush();
             }
         } catch (java.io.IOException | RuntimeException e) {
-            // keep issuing from the current intermediate, still valid; the next hourly run retries
+            // keep issuing from the current intermediate, still valid; the next run retries
             System.err.println("keel: cannot renew the issuing intermediate: " + e.getMessage());
         }
     }
