@@ -110,7 +110,8 @@ public final class JwtSvidMinter {
         try {
             signature = toJws(key.sign(algorithm, signingInput.getBytes(StandardCharsets.US_ASCII)));
         } catch (SigningException e) {
-            throw new CaException(e.unavailable() ? CaException.Code.UNAVAILABLE : CaException.Code.INTERNAL,
+            throw new CaException(e.unavailable() ? CaException.Code.UNAVAILABLE
+                    : e.refused() ? CaException.Code.FAILED_PRECONDITION : CaException.Code.INTERNAL,
                     "JWT key " + key.id() + " could not sign: " + e.getMessage(), e);
         }
         return new MintedJwtSvid(subject, audience, signingInput + "." + B64URL.encodeToString(signature), exp, jwtId);

@@ -94,7 +94,8 @@ public final class X509SvidIssuer {
         try {
             signed = template.sign(new SigningKeyContentSigner(ca.key(), ca.signatureAlgorithm()));
         } catch (SigningException e) {
-            throw new CaException(e.unavailable() ? CaException.Code.UNAVAILABLE : CaException.Code.INTERNAL,
+            throw new CaException(e.unavailable() ? CaException.Code.UNAVAILABLE
+                    : e.refused() ? CaException.Code.FAILED_PRECONDITION : CaException.Code.INTERNAL,
                     "CA key " + ca.key().id() + " could not sign: " + e.getMessage(), e);
         }
         X509Certificate leaf = IssuedSvidValidator.validate(signed, template, ca);

@@ -28,10 +28,17 @@ final class VaultSession {
     static final class Failure extends Exception {
         private static final long serialVersionUID = 1L;
         final boolean unavailable;
+        /** Vault answered and said no (permission denied, no such key or mount, bad request). */
+        final boolean refused;
 
         Failure(String message, boolean unavailable, Throwable cause) {
+            this(message, unavailable, false, cause);
+        }
+
+        Failure(String message, boolean unavailable, boolean refused, Throwable cause) {
             super(message, cause);
             this.unavailable = unavailable;
+            this.refused = refused;
         }
     }
 
@@ -166,7 +173,7 @@ final class VaultSession {
                     continue;
                 }
                 if (!isTransient(status)) {
-                    throw new Failure(what + ": refused: " + describe(e), false, e);
+                    throw new Failure(what + ": refused: " + describe(e), false, true, e);
                 }
                 LOG.warn("{}: attempt {}/{} failed: {}", what, attempt, maxAttempts, describe(e));
                 if (attempt < maxAttempts) {

@@ -259,7 +259,7 @@ public final class VaultTransitSigningKey implements SigningKey {
         try {
             return decodeSignature(session.write(what, mount + "/sign/" + name, body).getString("signature", ""));
         } catch (VaultSession.Failure e) {
-            throw new SigningException(e.getMessage(), e.unavailable, e.getCause());
+            throw new SigningException(e.getMessage(), e.unavailable, e.refused, e.getCause());
         }
     }
 

@@ -80,7 +80,10 @@ class VaultTransitSigningKeyTest {
         int before = vault.requests.get();
 
         assertThatThrownBy(() -> key.sign(SignatureAlgorithm.ECDSA_SHA256, DATA))
-                .isInstanceOfSatisfying(SigningException.class, e -> assertThat(e.unavailable()).isFalse())
+                .isInstanceOfSatisfying(SigningException.class, e -> {
+                    assertThat(e.unavailable()).isFalse();
+                    assertThat(e.refused()).isTrue();
+                })
                 .hasMessageContaining("HTTP 403 (permission denied)");
         assertThat(vault.requests.get() - before).isEqualTo(1);
         assertSecretsNeverShown();

@@ -128,7 +128,8 @@ class KeelCaVaultTest {
             assertThat(refusal(ca, csr)).startsWith("UNAVAILABLE").contains("HTTP 503 (Vault is sealed or in standby)");
             vault.sealed = false;
             vault.denied = true;
-            assertThat(refusal(ca, csr)).contains("HTTP 403 (permission denied)").doesNotContain(vault.rootToken);
+            assertThat(refusal(ca, csr)).startsWith("FAILED_PRECONDITION").contains("HTTP 403 (permission denied)")
+                    .doesNotContain(vault.rootToken);
             vault.denied = false;
         }
 
