@@ -6,9 +6,10 @@ import picocli.CommandLine.Command;
 /** {@code keel ca}: the certificate authority. */
 @Command(name = "ca", mixinStandardHelpOptions = true,
         description = "The certificate authority: create it, run it, issue and inspect certificates, verify its audit log, "
-                + "manage node join tokens and registration entries.",
+                + "revoke certificates and sign CRLs, manage node join tokens and registration entries.",
         subcommands = {CaInitCommand.class, CaServeCommand.class, CaIssueCommand.class, CaInspectCommand.class,
-                CaAuditCommand.class, CaTokenCommand.class, CaEntryCommand.class})
+                CaRevokeCommand.class, CaCrlCommand.class, CaAuditCommand.class, CaTokenCommand.class,
+                CaEntryCommand.class})
 final class CaCommand implements Runnable {
 
     @CommandLine.Spec

@@ -1,6 +1,8 @@
 package dev.keel.ca.server;
 
 import dev.keel.ca.TrustBundle;
+import dev.keel.ca.crl.CrlPublisher;
+import dev.keel.ca.crl.SignedCrl;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -21,21 +23,31 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 
 /**
- * The SPIFFE bundle endpoint: {@code GET /} over HTTPS returns the trust bundle JSON. Requests are
- * tiny, so anything with a body or over 8 KiB of headers is refused, and a connection idle for 30 s
- * is closed.
+ * The SPIFFE bundle endpoint: {@code GET /} over HTTPS returns the trust bundle JSON, and
+ * {@code GET /crl} the issuing CA's current CRL in DER ({@code application/pkix-crl}, RFC 5280
+ * section 5 and RFC 2585) when the server publishes one. Requests are tiny, so anything with a body
+ * or over 8 KiB of headers is refused, and a connection idle for 30 s is closed.
  */
 final class BundleEndpoint extends ChannelInitializer<SocketChannel> {
 
+    static final AsciiString APPLICATION_PKIX_CRL = AsciiString.cached("application/pkix-crl");
+
     private final SslContext tls;
     private final TrustBundle bundle;
+    private final CrlPublisher crl;
 
-    BundleEndpoint(SslContext tls, TrustBundle bundle) {
+    /**
+     * @param crl the CRL to serve at {@code /crl}, or null to answer 404 there
+     */
+    BundleEndpoint(SslContext tls, TrustBundle bundle, CrlPublisher crl) {
         this.tls = tls;
         this.bundle = bundle;
+        this.crl = crl;
     }
 
     @Override
@@ -45,16 +57,18 @@ final class BundleEndpoint extends ChannelInitializer<SocketChannel> {
                 .addLast(new ReadTimeoutHandler(30))
                 .addLast(new HttpServerCodec(4096, 8192, 8192))
                 .addLast(new HttpObjectAggregator(1024))
-                .addLast(new Handler(bundle));
+                .addLast(new Handler(bundle, crl));
     }
 
     /** Answers one request; runs on the event loop and does not block. */
     private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
         private final TrustBundle bundle;
+        private final CrlPublisher crl;
 
-        Handler(TrustBundle bundle) {
+        Handler(TrustBundle bundle, CrlPublisher crl) {
             this.bundle = bundle;
+            this.crl = crl;
         }
 
         @Override
@@ -65,18 +79,14 @@ final class BundleEndpoint extends ChannelInitializer<SocketChannel> {
             } else if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
                 response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n");
                 response.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
-            } else if (!request.uri().equals("/") && !request.uri().startsWith("/?")) {
-                response = text(HttpResponseStatus.NOT_FOUND, "the bundle is served at /\n");
+            } else if (isPath(request.uri(), "/crl")) {
+                response = crl(request);
+            } else if (!isPath(request.uri(), "/")) {
+                response = text(HttpResponseStatus.NOT_FOUND,
+                        crl == null ? "the bundle is served at /\n" : "the bundle is served at /, the CRL at /crl\n");
             } else {
-                ByteBuf body = Unpooled.copiedBuffer(bundle.json(), StandardCharsets.UTF_8);
-                response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, body);
-                response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-                response.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
-                if (request.method().equals(HttpMethod.HEAD)) {
-                    response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
-                    response = response.replace(Unpooled.EMPTY_BUFFER);
-                    body.release();
-                }
+                response = ok(request, Unpooled.copiedBuffer(bundle.json(), StandardCharsets.UTF_8),
+                        HttpHeaderValues.APPLICATION_JSON);
             }
             if (!response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
                 HttpUtil.setContentLength(response, response.content().readableBytes());
@@ -88,6 +98,35 @@ final class BundleEndpoint extends ChannelInitializer<SocketChannel> {
             } else {
                 ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
             }
+        }
+
+        /** The exact path, with or without a query string. */
+        private static boolean isPath(String uri, String path) {
+            return uri.equals(path) || uri.startsWith(path + "?");
+        }
+
+        /** Reads the current CRL only: signing happens on the CA server's scheduler, never here. */
+        private FullHttpResponse crl(FullHttpRequest request) {
+            if (crl == null) {
+                return text(HttpResponseStatus.NOT_FOUND, "this CA does not publish a CRL\n");
+            }
+            Optional<SignedCrl> current = crl.current();
+            if (current.isEmpty()) {
+                return text(HttpResponseStatus.SERVICE_UNAVAILABLE, "no CRL signed yet; retry later\n");
+            }
+            return ok(request, Unpooled.wrappedBuffer(current.get().der()), APPLICATION_PKIX_CRL);
+        }
+
+        private static FullHttpResponse ok(FullHttpRequest request, ByteBuf body, CharSequence contentType) {
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, body);
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+            response.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
+            if (request.method().equals(HttpMethod.HEAD)) {
+                response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+                response = response.replace(Unpooled.EMPTY_BUFFER);
+                body.release();
+            }
+            return response;
         }
 
         @Override

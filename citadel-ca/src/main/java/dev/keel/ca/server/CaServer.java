@@ -5,6 +5,8 @@ import dev.keel.ca.CaService;
 import dev.keel.ca.CitadelCa;
 import dev.keel.ca.NodeService;
 import dev.keel.ca.TrustBundle;
+import dev.keel.ca.crl.CrlPublisher;
+import dev.keel.ca.crl.CrlSigner;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.NettyServerBuilder;
@@ -20,6 +22,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -46,6 +49,11 @@ public final class CaServer implements AutoCloseable {
     /** Istio's CSRs are about 1 KiB; Keel refuses messages over 64 KiB before parsing them. */
     static final int MAX_MESSAGE_BYTES = 64 * 1024;
     static final int MAX_METADATA_BYTES = 16 * 1024;
+    /**
+     * How often revocations queued by {@code keel ca revoke} are audited and the CRL checked for a
+     * changed list, a renewed intermediate or its half-life: one small file read when nothing changed.
+     */
+    static final long CRL_CHECK_SECONDS = 5;
 
     private final Builder config;
     private final ServingIdentity identity;
@@ -53,6 +61,8 @@ public final class CaServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final ExecutorService handlers;
     private final ScheduledExecutorService renewer;
+    /** Null unless the server publishes a CRL (built from a CitadelCa, bundle endpoint enabled). */
+    private final CrlPublisher crl;
     private Server grpc;
     private Channel bundleChannel;
 
@@ -65,6 +75,8 @@ public final class CaServer implements AutoCloseable {
                 : new NioEventLoopGroup(config.ioThreads, threads("keel-ca-io"));
         this.handlers = Executors.newFixedThreadPool(config.handlerThreads, threads("keel-ca-handler"));
         this.renewer = Executors.newSingleThreadScheduledExecutor(threads("keel-ca-renew"));
+        this.crl = config.crlOf == null || config.bundlePort < 0 ? null
+                : CrlPublisher.forCa(config.crlOf, config.crlSigner, config.clock);
     }
 
     /**
@@ -75,9 +87,15 @@ public final class CaServer implements AutoCloseable {
         return new Builder(service, bundle);
     }
 
-    /** A server for everything {@code ca} serves, node attestation included. */
+    /**
+     * A server for everything {@code ca} serves, node attestation included, and its CRL at
+     * {@code /crl} on the bundle endpoint (valid {@link CrlSigner#DEFAULT_VALIDITY}; see
+     * {@link Builder#crlValidity}).
+     */
     public static Builder builder(CitadelCa ca) {
-        return new Builder(ca.service(), ca.bundle()).nodeService(ca.nodeService());
+        Builder builder = new Builder(ca.service(), ca.bundle()).nodeService(ca.nodeService());
+        builder.crlOf = ca;
+        return builder;
     }
 
     /** Binds both ports. */
@@ -98,12 +116,15 @@ public final class CaServer implements AutoCloseable {
                         new KeelCaGrpcService(config.service, config.nodeService, config.bundle, handlers), credentials))
                 .build()
                 .start();
+        if (crl != null) {
+            refreshCrl(); // once before serving: signing goes through the CA key, possibly in an HSM
+        }
         if (config.bundlePort >= 0) {
             try {
                 bundleChannel = new ServerBootstrap()
                         .group(boss, workers)
                         .channel(channelType)
-                        .childHandler(new BundleEndpoint(TlsContexts.httpsServer(identity.keyManager()), config.bundle))
+                        .childHandler(new BundleEndpoint(TlsContexts.httpsServer(identity.keyManager()), config.bundle, crl))
                         .bind(config.host, config.bundlePort)
                         .sync()
                         .channel();
@@ -113,7 +134,22 @@ public final class CaServer implements AutoCloseable {
             }
         }
         renewer.scheduleWithFixedDelay(this::renewServingCertificate, 1, 1, TimeUnit.MINUTES);
+        if (crl != null) {
+            renewer.scheduleWithFixedDelay(this::refreshCrl, CRL_CHECK_SECONDS, CRL_CHECK_SECONDS, TimeUnit.SECONDS);
+        }
         return this;
+    }
+
+    private void refreshCrl() {
+        try {
+            if (crl.refreshIfDue()) {
+                crl.current().ifPresent(signed -> log.info("signed CRL number {} ({} entries, next update {})",
+                        signed.number(), signed.entries(), signed.nextUpdate()));
+            }
+        } catch (CaException | IOException | RuntimeException e) {
+            // keep serving the last CRL: it is signed and valid until its nextUpdate; the next run retries
+            log.warn("CRL refresh: {}", e.getMessage());
+        }
     }
 
     private void renewServingCertificate() {
@@ -190,6 +226,8 @@ public final class CaServer implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private int ioThreads = Math.max(1, Runtime.getRuntime().availableProcessors());
         private int handlerThreads = Math.max(8, 4 * Runtime.getRuntime().availableProcessors());
+        private CitadelCa crlOf;
+        private CrlSigner crlSigner = new CrlSigner(CrlSigner.DEFAULT_VALIDITY);
 
         Builder(CaService service, TrustBundle bundle) {
             this.service = Objects.requireNonNull(service, "service");
@@ -228,6 +266,16 @@ public final class CaServer implements AutoCloseable {
 
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * How long each CRL served at {@code /crl} is valid (thisUpdate to nextUpdate); a new one is
+         * signed after half of it, or sooner when a certificate is revoked. Only servers built with
+         * {@link CaServer#builder(CitadelCa)} publish a CRL.
+         */
+        public Builder crlValidity(Duration validity) {
+            this.crlSigner = new CrlSigner(validity);
             return this;
         }
 
