@@ -44,7 +44,7 @@ class KeelCaCrlCommandsTest extends ConsoleTest {
                 "--reason", "keyCompromise")).as(stderr()).isZero();
         assertThat(stdout()).contains("revoked serial " + serial.toString(16) + " (keyCompromise): "
                 + "spiffe://cluster.local/ns/default/sa/orders, expires ");
-        assertThat(Files.readString(ca.resolve("audit.log"))).contains("\"serial\":\"revocation:" + serial.toString(16) + "\"");
+        assertThat(Files.readString(ca.resolve("audit.log"))).contains("\"outcome\":\"revoked\"", "\"serial\":\"" + serial.toString(16) + "\"");
 
         Path crl = tmp.resolve("crl.pem");
         assertThat(Keel.run("ca", "crl", "--data-dir", ca.toString(), "--out", crl.toString())).as(stderr()).isZero();
@@ -182,7 +182,7 @@ class KeelCaCrlCommandsTest extends ConsoleTest {
             assertThat(served.getRevokedCertificate(serial)).isNotNull();
             serve.stop(); // SIGTERM: the shutdown hook closes the server and the audit log
             assertThat(Files.readString(ca.resolve("audit.log")))
-                    .contains("\"serial\":\"revocation:" + secondSerial.toString(16) + "\"");
+                    .contains("\"outcome\":\"revoked\"", "\"serial\":\"" + secondSerial.toString(16) + "\"");
         }
     }
 

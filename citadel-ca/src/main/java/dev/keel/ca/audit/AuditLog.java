@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>File format.</b> One compact JSON object per line, fields always in this order:
  * <pre>{"seq":N,"time":"2025-01-01T00:00:00Z","caller":...,"spiffe_id":...,"serial":...,
- * "not_after":...,"key_fingerprint":...,"outcome":"issued"|"refused","reason":...,"prev":"hex"}</pre>
+ * "not_after":...,"key_fingerprint":...,"outcome":"issued"|"refused"|"revoked","reason":...,"prev":"hex"}</pre>
  * {@code seq} counts from 1 with no gaps. Times are ISO-8601 UTC. Absent values are JSON
  * {@code null}, never omitted. Lines are pure ASCII: non-ASCII characters are written as JSON
  * backslash-u escapes. {@code prev} is the lowercase hex SHA-256 of the previous line's exact bytes

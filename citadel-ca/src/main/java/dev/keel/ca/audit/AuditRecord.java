@@ -38,7 +38,9 @@ public record AuditRecord(
     /** What the CA decided. */
     public enum Outcome {
         ISSUED,
-        REFUSED
+        REFUSED,
+        /** A certificate this CA issued (or a serial it was asked to revoke) put on the CRL. */
+        REVOKED
     }
 
     public AuditRecord {

@@ -71,8 +71,9 @@ final class LineParser {
         }
         JsonNode outcome = node.get("outcome");
         if (outcome == null
-                || !("issued".equals(outcome.textValue()) || "refused".equals(outcome.textValue()))) {
-            throw new MalformedLineException("field \"outcome\" is missing or not issued/refused");
+                || !("issued".equals(outcome.textValue()) || "refused".equals(outcome.textValue())
+                        || "revoked".equals(outcome.textValue()))) {
+            throw new MalformedLineException("field \"outcome\" is missing or not issued/refused/revoked");
         }
         return new ChainFields(seq.asLong(), prev.textValue());
     }

@@ -24,17 +24,13 @@ import java.util.Optional;
  * issuance predates the log) and recorded as such, in the list and in the audit line. Revoking a
  * serial already revoked changes nothing and writes nothing.
  *
- * <p>Audit lines: the audit log's record has no "revoked" outcome yet, so a revocation is written
- * as the CA issuing a revocation, the way JWT-SVIDs are written: outcome {@code issued}, serial
- * {@code revocation:<hex>} (never a certificate serial), the certificate's SPIFFE ID, expiry and
- * key fingerprint when known, and the reason in {@code reason}.
+ * <p>Audit lines: outcome {@code revoked}, the certificate's serial, its SPIFFE ID, expiry and key
+ * fingerprint when the CA issued it, and the reason (and whether the serial is unknown) in
+ * {@code reason}.
  *
  * <p>Thread-safe.
  */
 public final class Revoker {
-
-    /** Prefix of the audit line's serial field for a revocation. */
-    public static final String AUDIT_SERIAL_PREFIX = "revocation:";
 
     /**
      * What {@link #revoke} did.
@@ -106,9 +102,9 @@ public final class Revoker {
         String reason = "revoked (" + revocation.reason().rfcName() + ") as of " + revocation.revokedAt()
                 + (issuance.isPresent() ? "" : "; serial not found among this CA's issuances");
         AuditRecord record = new AuditRecord(clock.instant(), caller, issuance.map(AuditedIssuances.Issuance::spiffeId)
-                .orElse(null), AUDIT_SERIAL_PREFIX + revocation.serialHex(), issuance.map(AuditedIssuances.Issuance::notAfter)
+                .orElse(null), revocation.serialHex(), issuance.map(AuditedIssuances.Issuance::notAfter)
                 .orElse(null), issuance.map(AuditedIssuances.Issuance::keyFingerprint).orElse(null),
-                AuditRecord.Outcome.ISSUED, reason);
+                AuditRecord.Outcome.REVOKED, reason);
         try {
             audit.appendAndWait(record);
         } catch (AuditLogException e) {

@@ -77,7 +77,7 @@ class CrlPublisherTest {
         assertThat(crl.crl().getRevokedCertificate(svid.serial())).isNotNull();
         assertThat(RevocationList.open(dir).read().requests()).isEmpty();
         assertThat(Files.readString(ca.ca.audit().file())).contains("\"caller\":\"alice\"",
-                "\"serial\":\"revocation:" + svid.serial().toString(16) + "\"");
+                "\"outcome\":\"revoked\"", "\"serial\":\"" + svid.serial().toString(16) + "\"");
     }
 
     @Test

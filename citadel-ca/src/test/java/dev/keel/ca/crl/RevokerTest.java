@@ -52,7 +52,7 @@ class RevokerTest {
         List<String> lines = auditLines();
         assertThat(lines).hasSize(2);
         assertThat(lines.get(1)).contains("\"caller\":\"alice\"", "\"spiffe_id\":\"spiffe://example.org/ns/default/sa/orders\"",
-                "\"serial\":\"revocation:" + svid.serial().toString(16) + "\"", "\"not_after\":\"" + svid.notAfter() + "\"",
+                "\"outcome\":\"revoked\"", "\"serial\":\"" + svid.serial().toString(16) + "\"", "\"not_after\":\"" + svid.notAfter() + "\"",
                 "\"reason\":\"revoked (keyCompromise) as of " + ca.clock.instant() + "\"");
         ca.ca.audit().close();
         assertThat(AuditLogVerifier.verify(ca.ca.audit().file()).ok()).isTrue();
@@ -69,7 +69,7 @@ class RevokerTest {
         assertThat(outcome.newlyRevoked()).isTrue();
         assertThat(outcome.revocation().issuedByThisCa()).isFalse();
         assertThat(outcome.revocation().spiffeId()).isEmpty();
-        assertThat(auditLines().get(1)).contains("\"spiffe_id\":null", "\"serial\":\"revocation:deadbeef\"",
+        assertThat(auditLines().get(1)).contains("\"spiffe_id\":null", "\"outcome\":\"revoked\"", "\"serial\":\"deadbeef\"",
                 "serial not found among this CA's issuances");
     }
 
