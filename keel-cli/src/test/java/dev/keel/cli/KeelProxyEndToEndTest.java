@@ -6,8 +6,11 @@ import com.sun.net.httpserver.HttpServer;
 import dev.keel.testing.TestCsr;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -44,6 +47,7 @@ class KeelProxyEndToEndTest extends ConsoleTest {
     private Path socketDir;
     private final List<KeelProcess> processes = new ArrayList<>();
     private HttpServer app;
+    private ServerSocket echo;
 
     @BeforeEach
     void shortSocketPath() throws IOException {
@@ -57,6 +61,9 @@ class KeelProxyEndToEndTest extends ConsoleTest {
         }
         if (app != null) {
             app.stop(0);
+        }
+        if (echo != null) {
+            echo.close();
         }
         try (Stream<Path> files = Files.walk(socketDir)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -105,7 +112,8 @@ class KeelProxyEndToEndTest extends ConsoleTest {
                 "--socket", "unix://" + socket, "--join-token-file", tokenFile.toString(), "--admin-port", "-1");
         agent.await("Workload API: unix://", Duration.ofSeconds(60));
 
-        // The policy: /admin is denied to everyone; everything else allowed to the frontend's identity.
+        // The policy: /admin is denied to everyone; everything else allowed to the frontend's identity. The
+        // DENY names the HTTP port: on a TCP port Istio drops its HTTP-only fields, which would deny all.
         Path policies = Files.createDirectories(tmp.resolve("policies"));
         Files.writeString(policies.resolve("orders.yaml"), """
                 apiVersion: security.istio.io/v1
@@ -114,7 +122,7 @@ class KeelProxyEndToEndTest extends ConsoleTest {
                 spec:
                   selector: {matchLabels: {app: orders}}
                   action: DENY
-                  rules: [{to: [{operation: {paths: ["/admin*"]}}]}]
+                  rules: [{to: [{operation: {paths: ["/admin*"], ports: ["%d"]}}]}]
                 ---
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
@@ -123,14 +131,25 @@ class KeelProxyEndToEndTest extends ConsoleTest {
                   selector: {matchLabels: {app: orders}}
                   action: ALLOW
                   rules: [{from: [{source: {principals: ["cluster.local/ns/shop/sa/frontend", "cluster.local/ns/shop/sa/orders"]}}]}]
-                """);
+                """.formatted(app.getAddress().getPort()));
         int inboundPort = freePort();
         int adminPort = freePort();
         int outboundPort = freePort();
+        int tcpInboundPort = freePort();
+        int tcpOutboundPort = freePort();
+        int impostorTcpPort = freePort();
+        echo = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
+        Thread echoThread = new Thread(this::echoLoop, "echo");
+        echoThread.setDaemon(true);
+        echoThread.start();
         Path proxyConfig = tmp.resolve("proxy.yaml");
         Files.writeString(proxyConfig, """
                 workload: {namespace: shop, serviceAccount: orders, labels: {app: orders}, trustDomain: cluster.local}
-                inbound: {host: 127.0.0.1, port: %d, mode: STRICT}
+                inbound:
+                  host: 127.0.0.1
+                  port: %d
+                  mode: STRICT
+                  ports: [{port: %d, listenPort: %d, protocol: TCP, mode: STRICT}]
                 app: {host: 127.0.0.1, port: %d}
                 policyDirectory: %s
                 adminPort: %d
@@ -143,8 +162,15 @@ class KeelProxyEndToEndTest extends ConsoleTest {
                        identities: [spiffe://cluster.local/ns/shop/sa/orders]}
                     - {host: impostor.shop, port: 80, address: "127.0.0.1:%d",
                        identities: [spiffe://cluster.local/ns/shop/sa/payments]}
-                """.formatted(inboundPort, app.getAddress().getPort(), policies, adminPort, socket, outboundPort,
-                inboundPort, inboundPort));
+                    - {host: orders-h2.shop, port: 80, protocol: HTTP2, address: "127.0.0.1:%d",
+                       identities: [spiffe://cluster.local/ns/shop/sa/orders]}
+                    - {host: echo.shop, port: 7, protocol: TCP, listenPort: %d, address: "127.0.0.1:%d",
+                       identities: [spiffe://cluster.local/ns/shop/sa/orders]}
+                    - {host: impostor-echo.shop, port: 7, protocol: TCP, listenPort: %d, address: "127.0.0.1:%d",
+                       identities: [spiffe://cluster.local/ns/shop/sa/payments]}
+                """.formatted(inboundPort, echo.getLocalPort(), tcpInboundPort, app.getAddress().getPort(), policies,
+                adminPort, socket, outboundPort, inboundPort, inboundPort, inboundPort, tcpOutboundPort, tcpInboundPort,
+                impostorTcpPort, tcpInboundPort));
         KeelProcess proxy = start("proxy", "proxy", "run", "--config", proxyConfig.toString());
         proxy.await("keel proxy for spiffe://cluster.local/ns/shop/sa/orders serving", Duration.ofSeconds(60));
 
@@ -167,14 +193,63 @@ class KeelProxyEndToEndTest extends ConsoleTest {
         assertThat(run(List.of("curl", "-sS", "-o", "/dev/null", "-H", "Host: impostor.shop", "-w", "%{http_code}",
                 "http://127.0.0.1:" + outboundPort + "/orders/8"))).isEqualTo("503");
         assertThat(seenXfcc).doesNotContainKey("/orders/8");
+        // h2c from the app (curl with prior knowledge) goes upstream as h2 over mTLS.
+        assertThat(run(List.of("curl", "-sS", "--http2-prior-knowledge", "-w", "\n%{http_code} %{http_version}",
+                "--connect-to", "orders.shop:80:127.0.0.1:" + outboundPort, "http://orders.shop/orders/h2")))
+                .endsWith("200 2").contains("hello from the app: /orders/h2");
+        assertThat(seenXfcc.get("/orders/h2")).contains("URI=spiffe://cluster.local/ns/shop/sa/orders");
+        // A route declared HTTP2 carries an HTTP/1.1 request from the app as h2.
+        assertThat(run(List.of("curl", "-sS", "-H", "Host: orders-h2.shop", "-w", "\n%{http_code}",
+                "http://127.0.0.1:" + outboundPort + "/orders/via-h2"))).endsWith("200");
+        assertThat(seenXfcc.get("/orders/via-h2")).contains("URI=spiffe://cluster.local/ns/shop/sa/orders");
+        // TCP: the app's bytes to the route's listen port reach the echo behind the STRICT TCP port, over mTLS.
+        try (Socket tcp = new Socket("127.0.0.1", tcpOutboundPort)) {
+            tcp.setSoTimeout(15_000);
+            byte[] line = "ping through the mesh\n".getBytes(StandardCharsets.US_ASCII);
+            tcp.getOutputStream().write(line);
+            assertThat(tcp.getInputStream().readNBytes(line.length)).isEqualTo(line);
+        }
+        // A TCP destination presenting the wrong identity: the app connection is closed, nothing relayed.
+        try (Socket tcp = new Socket("127.0.0.1", impostorTcpPort)) {
+            tcp.setSoTimeout(15_000);
+            int first;
+            try {
+                first = tcp.getInputStream().read();
+            } catch (SocketException reset) {
+                first = -1;
+            }
+            assertThat(first).isEqualTo(-1);
+        }
 
         String certs = get("http://127.0.0.1:" + adminPort + "/certs");
         assertThat(certs).contains("spiffe://cluster.local/ns/shop/sa/orders");
         assertThat(get("http://127.0.0.1:" + adminPort + "/metrics"))
                 .contains("istio_requests_total").contains("response_code=\"403\"")
                 .contains("source_principal=\"spiffe://cluster.local/ns/shop/sa/frontend\"")
-                .contains("keel_proxy_secure_naming_failures_total");
+                .contains("keel_proxy_secure_naming_failures_total")
+                .contains("destination=\"impostor-echo.shop:7\"")
+                .containsPattern("istio_requests_total\\{[^}]*reporter=\"source\"")
+                .containsPattern("istio_tcp_connections_opened_total\\{[^}]*reporter=\"source\"");
         assertThat(proxy.output()).contains("deny-admin");
+    }
+
+    private void echoLoop() {
+        while (!echo.isClosed()) {
+            try {
+                Socket s = echo.accept();
+                Thread t = new Thread(() -> {
+                    try (s) {
+                        s.getInputStream().transferTo(s.getOutputStream());
+                    } catch (IOException ignored) {
+                        // the peer went away
+                    }
+                });
+                t.setDaemon(true);
+                t.start();
+            } catch (IOException e) {
+                return;
+            }
+        }
     }
 
     private Path clientSvid(Path caDir, String spiffeId) throws Exception {

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.keel.proxy.ProxyConfig;
 import dev.keel.proxy.inbound.InboundProxy;
 import dev.keel.proxy.outbound.OutboundConfig;
+import dev.keel.proxy.outbound.RouteProtocol;
 import dev.keel.proxy.pipeline.Pipeline;
 import dev.keel.proxy.pipeline.PipelineHolder;
 import java.io.IOException;
@@ -73,6 +74,10 @@ public final class EffectiveProxyConfig {
                 r.put("host", route.host() + ":" + route.port());
                 r.put("address", route.address().getHostString() + ":" + route.address().getPort());
                 r.put("identities", route.identities().stream().map(Object::toString).toList());
+                r.put("protocol", route.protocol().name());
+                if (route.protocol() == RouteProtocol.TCP) {
+                    r.put("listen_port", route.listenPort());
+                }
                 routes.add(r);
             }
             section.put("routes", routes);

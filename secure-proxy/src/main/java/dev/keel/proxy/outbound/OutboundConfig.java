@@ -10,6 +10,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -25,18 +26,33 @@ import java.util.Set;
  *   routes:
  *     - {host: payments.shop, port: 80, address: 10.0.0.7:15006,
  *        identities: [spiffe://cluster.local/ns/shop/sa/payments]}
+ *     - {host: grpc.shop, port: 80, protocol: HTTP2, address: 10.0.0.8:15006,
+ *        identities: [spiffe://cluster.local/ns/shop/sa/grpc]}
+ *     - {host: db.shop, port: 5432, protocol: TCP, listenPort: 15432, address: 10.0.0.9:15432,
+ *        identities: [spiffe://cluster.local/ns/shop/sa/db]}
  * }</pre>
+ *
+ * <p>{@code protocol} is {@code HTTP} (the default: upstream as the app speaks), {@code HTTP2}
+ * (always h2 upstream) or {@code TCP} (opaque bytes; the app connects to {@code listenPort} on the
+ * outbound host, which only TCP routes have).
  */
 public record OutboundConfig(String host, int port, List<Route> routes) {
 
     public static final int DEFAULT_PORT = 15001;
 
     /** One destination: what the app asks for, where its proxy listens, and who it must be. */
-    public record Route(String host, int port, InetSocketAddress address, List<SpiffeId> identities) {
+    public record Route(String host, int port, InetSocketAddress address, List<SpiffeId> identities,
+            RouteProtocol protocol, int listenPort) {
         public Route {
             Objects.requireNonNull(host, "host");
             Objects.requireNonNull(address, "address");
+            Objects.requireNonNull(protocol, "protocol");
             identities = List.copyOf(identities);
+        }
+
+        /** An HTTP route. */
+        public Route(String host, int port, InetSocketAddress address, List<SpiffeId> identities) {
+            this(host, port, address, identities, RouteProtocol.HTTP, 0);
         }
     }
 
@@ -48,7 +64,8 @@ public record OutboundConfig(String host, int port, List<Route> routes) {
     public RouteTable routeTable() {
         RouteTable.Builder table = RouteTable.builder();
         for (Route route : routes) {
-            table.route(route.host(), route.port(), route.address(), route.identities().toArray(SpiffeId[]::new));
+            table.route(route.host(), route.port(), route.protocol(), route.listenPort(), route.address(),
+                    route.identities().toArray(SpiffeId[]::new));
         }
         return table.build();
     }
@@ -79,10 +96,20 @@ public record OutboundConfig(String host, int port, List<Route> routes) {
             for (int i = 0; i < list.size(); i++) {
                 String at = "outbound.routes[" + i + "]";
                 JsonNode r = list.get(i);
-                only(at, r, "host", "port", "address", "identities");
+                only(at, r, "host", "port", "address", "identities", "protocol", "listenPort");
+                RouteProtocol protocol = protocol(at + ".protocol", r.get("protocol"));
+                int listenPort = port(at + ".listenPort", r.get("listenPort"), 0);
+                if (protocol == RouteProtocol.TCP && listenPort == 0) {
+                    throw new IllegalArgumentException(at + ".listenPort: missing (expected: the local port the app "
+                            + "connects to for this TCP route, 1 to 65535)");
+                }
+                if (protocol != RouteProtocol.TCP && r.has("listenPort")) {
+                    throw new IllegalArgumentException(at + ".listenPort: only for protocol TCP (HTTP routes share "
+                            + "the outbound port and are chosen by the Host header)");
+                }
                 routes.add(new Route(text(at + ".host", r.get("host"), null), port(at + ".port", r.get("port"), 80),
                         address(at + ".address", text(at + ".address", r.get("address"), null)),
-                        identities(at + ".identities", r.get("identities"))));
+                        identities(at + ".identities", r.get("identities")), protocol, listenPort));
             }
         }
         return Optional.of(new OutboundConfig(text("outbound.host", section.get("host"), "127.0.0.1"),
@@ -124,6 +151,20 @@ public record OutboundConfig(String host, int port, List<Route> routes) {
             throw new IllegalArgumentException(at + ": \"" + node.asText() + "\" (expected: a port, 0 to 65535)");
         }
         return node.intValue();
+    }
+
+    private static RouteProtocol protocol(String at, JsonNode node) {
+        if (node == null || node.isNull()) {
+            return RouteProtocol.HTTP;
+        }
+        String value = node.isTextual() ? node.asText().strip().toUpperCase(Locale.ROOT) : "";
+        for (RouteProtocol protocol : RouteProtocol.values()) {
+            if (protocol.name().equals(value)) {
+                return protocol;
+            }
+        }
+        throw new IllegalArgumentException(at + ": \"" + node.asText() + "\" (expected one of "
+                + List.of(RouteProtocol.values()) + ")");
     }
 
     private static InetSocketAddress address(String at, String value) {

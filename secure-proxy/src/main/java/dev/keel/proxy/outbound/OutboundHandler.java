@@ -2,9 +2,7 @@ package dev.keel.proxy.outbound;
 
 import dev.keel.identity.SpiffeId;
 import dev.keel.proxy.ProxyMetrics;
-import dev.keel.proxy.X509Material;
 import dev.keel.proxy.outbound.RouteTable.Route;
-import dev.keel.proxy.tls.TlsContextHolder;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -21,6 +19,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -36,10 +35,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One app connection to the outbound listener: each aggregated HTTP/1.1 request is routed, sent
- * over a pooled mTLS connection whose peer passed secure naming, and the response relayed. One
- * request at a time per connection (reading pauses while one is in flight). Runs on the
- * connection's event loop; must not block.
+ * One app connection (HTTP/1.1) or one h2c stream to the outbound listener: each aggregated request
+ * is routed by its Host (h2: {@code :authority}), sent over mTLS to a peer that passed secure
+ * naming, HTTP/1.1 on a pooled keep-alive connection or a stream of the route's shared h2
+ * connection, and the response relayed. One request at a time per instance (reading pauses while one
+ * is in flight). Runs on the connection's event loop; must not block.
  */
 final class OutboundHandler extends ChannelInboundHandlerAdapter {
 
@@ -51,18 +51,21 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
 
     private final Supplier<RouteTable> routes;
     private final UpstreamPool pool;
-    private final TlsContextHolder tls;
+    private final SourceLabels labels;
     private final ProxyMetrics metrics;
     private final Duration requestTimeout;
+    private final boolean http2Downstream;
     private boolean inFlight;
 
-    OutboundHandler(Supplier<RouteTable> routes, UpstreamPool pool, TlsContextHolder tls, ProxyMetrics metrics,
-            Duration requestTimeout) {
+    /** {@code http2Downstream}: this instance serves one stream of an h2c connection. */
+    OutboundHandler(Supplier<RouteTable> routes, UpstreamPool pool, SourceLabels labels, ProxyMetrics metrics,
+            Duration requestTimeout, boolean http2Downstream) {
         this.routes = routes;
         this.pool = pool;
-        this.tls = tls;
+        this.labels = labels;
         this.metrics = metrics;
         this.requestTimeout = requestTimeout;
+        this.http2Downstream = http2Downstream;
     }
 
     @Override
@@ -82,13 +85,14 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
             Optional<Route> route = routes.get().find(host);
             if (route.isEmpty()) {
                 respond(ctx, HttpResponseStatus.NOT_FOUND, "no route to " + host + "\n", keepAlive);
-                record(null, null, 404, "NR", start, request.content().readableBytes(), 0);
+                record(null, null, request, 404, "NR", start, request.content().readableBytes(), 0);
                 return;
             }
             inFlight = true;
             ctx.channel().config().setAutoRead(false);
+            boolean http2Upstream = http2Downstream || route.get().protocol() == RouteProtocol.HTTP2;
             new Exchange(ctx, route.get(), forwardCopy(request), keepAlive, start,
-                    IDEMPOTENT.contains(request.method())).send(true);
+                    IDEMPOTENT.contains(request.method()), http2Upstream, protocolLabel(request)).send(true);
         } finally {
             request.release();
         }
@@ -118,6 +122,8 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
         private final boolean keepAlive;
         private final long start;
         private final boolean retryable;
+        private final boolean http2Upstream;
+        private final String protocol;
         private final long requestBytes;
         private Channel upstream;
         private boolean reused;
@@ -125,20 +131,22 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
         private ScheduledFuture<?> timeout;
 
         Exchange(ChannelHandlerContext ctx, Route route, FullHttpRequest forward, boolean keepAlive, long start,
-                boolean retryable) {
+                boolean retryable, boolean http2Upstream, String protocol) {
             this.ctx = ctx;
             this.route = route;
             this.forward = forward;
             this.keepAlive = keepAlive;
             this.start = start;
             this.retryable = retryable;
+            this.http2Upstream = http2Upstream;
+            this.protocol = protocol;
             this.requestBytes = forward.content().readableBytes();
         }
 
         void send(boolean allowReuse) {
             timeout = ctx.executor().schedule(() -> failed(new TimeoutException("no response within " + requestTimeout)),
                     requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            pool.acquire(route, ctx.channel().eventLoop(), allowReuse).addListener(acquired -> {
+            pool.acquire(route, ctx.channel().eventLoop(), http2Upstream, allowReuse).addListener(acquired -> {
                 if (!acquired.isSuccess()) {
                     failed(acquired.cause());
                     return;
@@ -149,8 +157,7 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 upstream = channel;
-                reused = channel.attr(REUSED).get() != null;
-                channel.attr(REUSED).set(Boolean.TRUE);
+                reused = Boolean.TRUE.equals(channel.attr(UpstreamPool.REUSED).get());
                 channel.pipeline().get(UpstreamHandler.class).expect(this);
                 // Keep one reference so the request can be resent once on a fresh connection.
                 channel.writeAndFlush(forward.retainedDuplicate()).addListener((ChannelFutureListener) written -> {
@@ -180,9 +187,9 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
             } else {
                 upstream.close();
             }
-            SpiffeId peer = upstream.attr(UpstreamPool.PEER).get();
+            SpiffeId peer = upstream.attr(UpstreamConnector.PEER).get();
             write(relay);
-            record(route, peer, status, "-", start, requestBytes, responseBytes);
+            record(route, peer, protocol, status, "-", start, requestBytes, responseBytes);
         }
 
         @Override
@@ -231,7 +238,7 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
             FullHttpResponse response = textResponse(status, body);
             HttpUtil.setKeepAlive(response, keepAlive);
             write(response);
-            record(route, null, status.code(), flags, start, requestBytes, 0);
+            record(route, null, protocol, status.code(), flags, start, requestBytes, 0);
         }
 
         private void finish() {
@@ -251,15 +258,22 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private static final io.netty.util.AttributeKey<Boolean> REUSED = io.netty.util.AttributeKey.valueOf("keel.upstream.used");
-
     private static FullHttpRequest forwardCopy(FullHttpRequest request) {
+        HttpHeaders headers = stripHopByHop(request.headers());
+        if (request.headers().containsValue(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS, true)) {
+            // The one TE value h2 allows, and gRPC servers require it.
+            headers.set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
+        }
         FullHttpRequest copy = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
-                request.content().retain(), stripHopByHop(request.headers()), request.trailingHeaders().copy());
+                request.content().retain(), headers, request.trailingHeaders().copy());
         HttpUtil.setContentLength(copy, copy.content().readableBytes());
         return copy;
     }
 
+    /**
+     * A copy without hop-by-hop headers, nor the {@code x-http2-*} headers Netty's h2 to HTTP/1.1
+     * conversion adds (they describe this hop's stream, not the request).
+     */
     private static HttpHeaders stripHopByHop(HttpHeaders headers) {
         HttpHeaders copy = headers.copy();
         for (String listed : headers.getAll(HttpHeaderNames.CONNECTION)) {
@@ -268,7 +282,15 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
             }
         }
         HOP_BY_HOP.forEach(copy::remove);
+        for (HttpConversionUtil.ExtensionHeaderNames extension : HttpConversionUtil.ExtensionHeaderNames.values()) {
+            copy.remove(extension.text());
+        }
         return copy;
+    }
+
+    private static String protocolLabel(FullHttpRequest request) {
+        String contentType = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
+        return contentType != null && contentType.startsWith("application/grpc") ? "grpc" : "http";
     }
 
     private void respond(ChannelHandlerContext ctx, HttpResponseStatus status, String body, boolean keepAlive) {
@@ -290,41 +312,14 @@ final class OutboundHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** Istio's standard request metric, reported by the source side. */
-    private void record(Route route, SpiffeId peer, int status, String flags, long start, long requestBytes,
-            long responseBytes) {
-        Optional<SpiffeId> self = tls.current().map(c -> c.material()).map(X509Material::spiffeId);
-        String[] labels = {
-            "source",
-            self.map(SpiffeId::toString).orElse("unknown"),
-            self.map(OutboundHandler::serviceAccount).orElse("unknown"),
-            self.map(OutboundHandler::namespace).orElse("unknown"),
-            peer == null ? "unknown" : peer.toString(),
-            route == null ? "unknown" : route.destination(),
-            peer == null ? "unknown" : namespace(peer),
-            "http",
-            Integer.toString(status),
-            flags,
-            peer == null ? "unknown" : "mutual_tls",
-        };
-        metrics.request(labels, (System.nanoTime() - start) / 1e6, requestBytes, responseBytes);
+    private void record(Route route, SpiffeId peer, String protocol, int status, String flags, long start,
+            long requestBytes, long responseBytes) {
+        metrics.request(labels.request(route, peer, protocol, status, flags),
+                (System.nanoTime() - start) / 1e6, requestBytes, responseBytes);
     }
 
-    private static String namespace(SpiffeId id) {
-        return segmentAfter(id, "ns");
+    private void record(Route route, SpiffeId peer, FullHttpRequest request, int status, String flags, long start,
+            long requestBytes, long responseBytes) {
+        record(route, peer, protocolLabel(request), status, flags, start, requestBytes, responseBytes);
     }
-
-    private static String serviceAccount(SpiffeId id) {
-        return segmentAfter(id, "sa");
-    }
-
-    private static String segmentAfter(SpiffeId id, String key) {
-        String[] segments = id.path().split("/");
-        for (int i = 0; i + 1 < segments.length; i++) {
-            if (segments[i].equals(key)) {
-                return segments[i + 1];
-            }
-        }
-        return "unknown";
-    }
-
 }

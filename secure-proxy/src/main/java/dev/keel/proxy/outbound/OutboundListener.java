@@ -16,12 +16,14 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.buffer.PooledByteBufAllocator;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -29,14 +31,26 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The outbound listener (default 127.0.0.1:15001): the app sends plaintext HTTP/1.1 here; the
- * {@link RouteTable} picks the destination's inbound proxy by the Host header; the request goes
- * over mTLS originated with the proxy's own SVID (from the {@link TlsContextHolder}, whose client
- * ALPN should be http/1.1 or none), and only after the server's SPIFFE ID proved to be one allowed
- * for the destination ("secure naming"). A mismatch fails the request with 503 and counts
- * {@link ProxyMetrics#secureNamingFailure}. Upstream connections are kept alive and pooled per event
- * loop. Responses: 404 when no route, 503 when the upstream cannot be reached or authenticated, 504
- * on the request timeout, 413 for an oversized request body.
+ * The outbound listener (default 127.0.0.1:15001): the app sends plaintext HTTP/1.1 or h2c (prior
+ * knowledge) here; the {@link RouteTable} picks the destination's inbound proxy by the Host header
+ * (h2: {@code :authority}); the request goes over mTLS originated with the proxy's own SVID (the
+ * material the {@link TlsContextHolder} currently holds; ALPN is chosen here per route, whatever the
+ * holder's client ALPN), and only after the server's SPIFFE ID proved to be one allowed for the
+ * destination ("secure naming"). A mismatch fails the request with 503 and counts
+ * {@link ProxyMetrics#secureNamingFailure}. Upstream HTTP/1.1 connections are kept alive and pooled
+ * per event loop; upstream h2 (for h2c from the app, or a route with {@link RouteProtocol#HTTP2})
+ * multiplexes every exchange on one connection per loop and route. Responses: 404 when no route,
+ * 503 when the upstream cannot be reached or authenticated, 504 on the request timeout, 413 for an
+ * oversized request body.
+ *
+ * <p>Each {@link RouteProtocol#TCP} route gets its own listener on its {@code listenPort}: the bytes
+ * of every connection go over mTLS to the route's upstream, secure naming checked at the handshake
+ * (a mismatch closes the app connection and is counted). TCP routes are bound at {@link #start()};
+ * a later route table change affects HTTP routes only.
+ *
+ * <p>Metrics are Istio's with {@code reporter="source"}. Rotation: every new upstream handshake
+ * uses the SVID current at that moment; established connections, app side and upstream side, are
+ * left as they are.
  *
  * <p>Thread-safe to start and close. The route table supplier is read once per request.
  */
@@ -52,6 +66,9 @@ public final class OutboundListener implements AutoCloseable {
     private final Duration idleTimeout;
     private final int maxBodyBytes;
     private final int threads;
+    private final int maxConcurrentStreams;
+    private final Map<String, Integer> tcpPorts = new LinkedHashMap<>();
+    private final List<Channel> tcpServers = new ArrayList<>();
     private EventLoopGroup group;
     private UpstreamPool pool;
     private Channel server;
@@ -65,6 +82,7 @@ public final class OutboundListener implements AutoCloseable {
         this.idleTimeout = builder.idleTimeout;
         this.maxBodyBytes = builder.maxBodyBytes;
         this.threads = builder.threads;
+        this.maxConcurrentStreams = builder.maxConcurrentStreams;
     }
 
     public static Builder builder() {
@@ -80,27 +98,52 @@ public final class OutboundListener implements AutoCloseable {
         group = epoll ? new EpollEventLoopGroup(threads) : new NioEventLoopGroup(threads);
         Class<? extends ServerChannel> serverClass = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         Class<? extends SocketChannel> clientClass = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
-        pool = new UpstreamPool(tls, metrics, clientClass, Duration.ofSeconds(5), idleTimeout,
-                16 * 1024 * 1024);
+        UpstreamConnector connector = new UpstreamConnector(tls, metrics, clientClass, Duration.ofSeconds(5));
+        SourceLabels labels = new SourceLabels(connector::self);
+        pool = new UpstreamPool(connector, idleTimeout, 16 * 1024 * 1024);
         try {
             server = new ServerBootstrap().group(group).channel(serverClass)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel ch) {
-                            ch.pipeline().addLast(new IdleStateHandler(0, 0, idleTimeout.toMillis(), TimeUnit.MILLISECONDS));
-                            ch.pipeline().addLast(new HttpServerCodec(8192, 32 * 1024, 8192));
-                            ch.pipeline().addLast(new HttpObjectAggregator(maxBodyBytes));
-                            ch.pipeline().addLast(new OutboundHandler(routes, pool, tls, metrics, requestTimeout));
-                        }
-                    })
+                    .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                    .childHandler(new HttpOutboundInitializer(routes, pool, labels, metrics, requestTimeout, idleTimeout,
+                            maxBodyBytes, maxConcurrentStreams))
                     .bind(address).sync().channel();
+            for (RouteTable.Route route : routes.get().tcpRoutes()) {
+                Channel tcp = new ServerBootstrap().group(group).channel(serverClass)
+                        .childOption(ChannelOption.TCP_NODELAY, true)
+                        .childOption(ChannelOption.AUTO_READ, false)
+                        .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                        .childHandler(new ChannelInitializer<SocketChannel>() {
+                            @Override
+                            protected void initChannel(SocketChannel ch) {
+                                ch.pipeline().addLast(new TcpOutboundHandler(route, connector, labels, metrics));
+                            }
+                        })
+                        .bind(new InetSocketAddress(address.getAddress(), route.listenPort())).sync().channel();
+                tcpServers.add(tcp);
+                tcpPorts.put(route.destination(), ((InetSocketAddress) tcp.localAddress()).getPort());
+            }
         } catch (InterruptedException | RuntimeException e) {
+            tcpServers.forEach(Channel::close);
+            if (server != null) {
+                server.close();
+                server = null;
+            }
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
         }
-        log.info("Outbound listener on {}", server.localAddress());
+        log.info("Outbound listener on {}{}", server.localAddress(), tcpPorts.isEmpty() ? "" : ", TCP routes " + tcpPorts);
         return this;
+    }
+
+    /** The bound port of the TCP route for {@code host:port} (as declared), e.g. {@code db.shop:5432}. */
+    public synchronized int tcpPort(String destination) {
+        Integer port = tcpPorts.get(RouteTable.normalize(destination));
+        if (port == null) {
+            throw new IllegalArgumentException("destination: " + destination + " (expected one of the TCP routes "
+                    + tcpPorts.keySet() + ")");
+        }
+        return port;
     }
 
     /** The bound port (useful when configured with port 0). */
@@ -120,6 +163,9 @@ public final class OutboundListener implements AutoCloseable {
             return;
         }
         server.close().syncUninterruptibly();
+        tcpServers.forEach(tcp -> tcp.close().syncUninterruptibly());
+        tcpServers.clear();
+        tcpPorts.clear();
         pool.closeIdle();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         server = null;
@@ -136,6 +182,7 @@ public final class OutboundListener implements AutoCloseable {
         private Duration idleTimeout = Duration.ofMinutes(1);
         private int maxBodyBytes = 8 * 1024 * 1024;
         private int threads = 1;
+        private int maxConcurrentStreams = 100;
 
         Builder() {
         }
@@ -202,6 +249,15 @@ public final class OutboundListener implements AutoCloseable {
                 throw new IllegalArgumentException("threads: " + threads + " (expected: >= 1)");
             }
             this.threads = threads;
+            return this;
+        }
+
+        /** Streams an h2c app connection may have open at once (default 100). */
+        public Builder maxConcurrentStreams(int maxConcurrentStreams) {
+            if (maxConcurrentStreams < 1) {
+                throw new IllegalArgumentException("maxConcurrentStreams: " + maxConcurrentStreams + " (expected: >= 1)");
+            }
+            this.maxConcurrentStreams = maxConcurrentStreams;
             return this;
         }
 

@@ -22,7 +22,12 @@ final class RawHttpClient implements AutoCloseable {
     private final OutputStream out;
 
     RawHttpClient(int port) throws IOException {
-        socket = new Socket("127.0.0.1", port);
+        this(new Socket("127.0.0.1", port));
+    }
+
+    /** Over a connected socket (a TLS one, for a client of an inbound proxy). */
+    RawHttpClient(Socket socket) throws IOException {
+        this.socket = socket;
         socket.setSoTimeout(15_000);
         in = new BufferedInputStream(socket.getInputStream());
         out = socket.getOutputStream();

@@ -24,6 +24,8 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -38,7 +40,12 @@ final class UpstreamServer implements AutoCloseable {
     private final Channel server;
 
     UpstreamServer(X509Material material) throws Exception {
-        SslContext tls = TlsContexts.server(material, ClientAuth.REQUIRE);
+        this(material, TlsContexts.SERVER_ALPN);
+    }
+
+    /** A server offering exactly {@code alpn} (HTTP/1.1 is all it speaks, whatever it offers). */
+    UpstreamServer(X509Material material, List<String> alpn) throws Exception {
+        SslContext tls = TlsContexts.server(material, ClientAuth.REQUIRE, alpn, Clock.systemUTC());
         String self = material.spiffeId().toString();
         server = new ServerBootstrap().group(group).channel(EpollServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<Channel>() {
