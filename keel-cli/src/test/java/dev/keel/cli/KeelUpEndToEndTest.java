@@ -95,6 +95,12 @@ class KeelUpEndToEndTest {
         assertThat(summary.path("strictPorts").asInt()).isEqualTo(2);
         assertThat(summary.path("identitiesIssued").asInt()).isEqualTo(4);
         assertThat(json.path("caAuditLog").path("chainVerified").asBoolean()).isTrue();
+        JsonNode frontend = json.path("workloads").get(0);
+        assertThat(frontend.path("name").asText()).isEqualTo("frontend");
+        assertThat(frontend.path("plaintextPeers").get(0).path("address").asText()).isEqualTo("127.0.0.1");
+        assertThat(frontend.path("plaintextPeers").get(0).path("count").asLong()).isEqualTo(3);
+        assertThat(json.path("workloads").get(2).path("mtlsSources").get(0).asText())
+                .isEqualTo("spiffe://cluster.local/ns/shop/sa/frontend");
 
         String dom = renderInChromium(out.resolve("mtls-audit.html"));
         assertThat(dom).contains("data-rendered=\"true\"");
@@ -106,6 +112,7 @@ class KeelUpEndToEndTest {
         assertThat(dom).contains("data-namespace=\"shop\" data-coverage=\"50\"");
         assertThat(count(dom, "class=\"expiry\"")).isEqualTo(json.path("identities").size());
         assertThat(count(dom, "<tr data-workload=")).isEqualTo(3);
+        assertThat(dom).contains("127.0.0.1 (3)");
 
         // Ctrl-C: every process it started is gone and the state file with them.
         UpState state = UpState.read(dir.resolve(UpState.FILE)).orElseThrow();
