@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.keel.authz.PathNormalization;
 import dev.keel.authz.Protocol;
+import dev.keel.identity.TrustDomain;
 import dev.keel.policy.PeerAuthentication.MutualTLS.Mode;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,13 +43,20 @@ import java.util.regex.Pattern;
  *          headerTimeout: 10s, maxConcurrentStreams: 100}
  * adminPort: 15000
  * workloadApiSocket: unix:///tmp/keel/agent.sock
+ * # or, without a node agent, the SVID and trust bundle from PEM files (re-read when they change):
+ * # identity: {certificateChain: /etc/keel/svid.pem, privateKey: /etc/keel/svid.key,
+ * #            trustBundle: /etc/keel/bundle.pem, trustDomain: cluster.local, refreshInterval: 10s}
+ * workerThreads: 0         # inbound event-loop threads; 0: Netty's default (twice the CPUs)
  * }</pre>
  *
- * @param policyDirectory absent: no policy source, every request allowed by authorization (no ALLOW policy)
+ * @param policyDirectory   absent: no policy source, every request allowed by authorization (no ALLOW policy)
+ * @param workloadApiSocket where the node agent is, used when {@code identity} is absent
+ * @param identity          present: the proxy's identity comes from files, not from the Workload API
+ * @param workerThreads     the inbound event-loop threads; 0 for Netty's default
  */
 public record ProxyConfig(Workload workload, Inbound inbound, App app, Optional<Path> policyDirectory,
         String rootNamespace, PathNormalization pathNormalization, Limits limits, int adminPort,
-        String workloadApiSocket) {
+        String workloadApiSocket, Optional<FileIdentity> identity, int workerThreads) {
 
     public static final int DEFAULT_INBOUND_PORT = 15006;
     public static final int DEFAULT_ADMIN_PORT = 15000;
@@ -63,7 +71,36 @@ public record ProxyConfig(Workload workload, Inbound inbound, App app, Optional<
         Objects.requireNonNull(pathNormalization, "pathNormalization");
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(workloadApiSocket, "workloadApiSocket");
+        Objects.requireNonNull(identity, "identity");
         checkPort("adminPort", adminPort);
+        if (workerThreads < 0 || workerThreads > 1024) {
+            throw new IllegalArgumentException("workerThreads: " + workerThreads + " (expected: 0-1024, 0 for the default)");
+        }
+    }
+
+    /**
+     * The proxy's identity from PEM files, for running without a node agent (benchmarks, VMs with
+     * externally managed certificates). The files are re-read when they change; a set that does not
+     * verify keeps the previous identity.
+     *
+     * @param certificateChain the X.509-SVID, leaf first, then any intermediates
+     * @param privateKey       the leaf's key: PKCS#8, SEC1 or PKCS#1, unencrypted
+     * @param trustBundle      the X.509 authorities of {@code trustDomain}, which peers and the SVID verify against
+     * @param trustDomain      absent: the trust domain of the SVID's SPIFFE ID; present: must be it
+     * @param refreshInterval  how often the files are checked for changes
+     */
+    public record FileIdentity(Path certificateChain, Path privateKey, Path trustBundle, Optional<TrustDomain> trustDomain,
+            Duration refreshInterval) {
+
+        public static final Duration DEFAULT_REFRESH_INTERVAL = Duration.ofSeconds(10);
+
+        public FileIdentity {
+            Objects.requireNonNull(certificateChain, "certificateChain");
+            Objects.requireNonNull(privateKey, "privateKey");
+            Objects.requireNonNull(trustBundle, "trustBundle");
+            Objects.requireNonNull(trustDomain, "trustDomain");
+            positive("refreshInterval", Objects.requireNonNull(refreshInterval, "refreshInterval").toMillis());
+        }
     }
 
     /** The workload this proxy stands in front of: what policies select it by. */
@@ -156,27 +193,38 @@ public record ProxyConfig(Workload workload, Inbound inbound, App app, Optional<
     public static ProxyConfig of(Workload workload, App app) {
         return new ProxyConfig(workload, new Inbound("0.0.0.0", DEFAULT_INBOUND_PORT, Mode.PERMISSIVE, List.of()), app,
                 Optional.empty(), "istio-system", PathNormalization.BASE, Limits.defaults(), DEFAULT_ADMIN_PORT,
-                DEFAULT_SOCKET);
+                DEFAULT_SOCKET, Optional.empty(), 0);
     }
 
     public ProxyConfig withInbound(Inbound inbound) {
         return new ProxyConfig(workload, inbound, app, policyDirectory, rootNamespace, pathNormalization, limits,
-                adminPort, workloadApiSocket);
+                adminPort, workloadApiSocket, identity, workerThreads);
     }
 
     public ProxyConfig withPolicyDirectory(Path directory) {
         return new ProxyConfig(workload, inbound, app, Optional.of(directory), rootNamespace, pathNormalization, limits,
-                adminPort, workloadApiSocket);
+                adminPort, workloadApiSocket, identity, workerThreads);
     }
 
     public ProxyConfig withLimits(Limits limits) {
         return new ProxyConfig(workload, inbound, app, policyDirectory, rootNamespace, pathNormalization, limits,
-                adminPort, workloadApiSocket);
+                adminPort, workloadApiSocket, identity, workerThreads);
     }
 
     public ProxyConfig withRootNamespace(String rootNamespace) {
         return new ProxyConfig(workload, inbound, app, policyDirectory, rootNamespace, pathNormalization, limits,
-                adminPort, workloadApiSocket);
+                adminPort, workloadApiSocket, identity, workerThreads);
+    }
+
+    /** This config with the proxy's identity from {@code files} instead of the Workload API. */
+    public ProxyConfig withIdentity(FileIdentity files) {
+        return new ProxyConfig(workload, inbound, app, policyDirectory, rootNamespace, pathNormalization, limits,
+                adminPort, workloadApiSocket, Optional.of(files), workerThreads);
+    }
+
+    public ProxyConfig withWorkerThreads(int workerThreads) {
+        return new ProxyConfig(workload, inbound, app, policyDirectory, rootNamespace, pathNormalization, limits,
+                adminPort, workloadApiSocket, identity, workerThreads);
     }
 
     /** Reads {@code file} with {@link #parse(String)}. */
@@ -200,7 +248,7 @@ public record ProxyConfig(Workload workload, Inbound inbound, App app, Optional<
                 ? new ObjectMapper().createObjectNode() : root);
         // "outbound" is read by OutboundConfig.parse, which owns that section.
         r.only("workload", "inbound", "app", "policyDirectory", "rootNamespace", "pathNormalization", "limits",
-                "adminPort", "workloadApiSocket", "outbound");
+                "adminPort", "workloadApiSocket", "identity", "workerThreads", "outbound");
 
         Node w = r.object("workload");
         w.only("namespace", "serviceAccount", "labels", "trustDomain");
@@ -237,15 +285,45 @@ public record ProxyConfig(Workload workload, Inbound inbound, App app, Optional<
                 l.integer("maxRequestBodyBytes", d.maxRequestBodyBytes()), l.duration("idleTimeout", d.idleTimeout()),
                 l.duration("headerTimeout", d.headerTimeout()), l.integer("maxConcurrentStreams", d.maxConcurrentStreams()));
 
+        Optional<FileIdentity> identity = Optional.empty();
+        JsonNode identityNode = r.node.get("identity");
+        if (identityNode != null && !identityNode.isNull()) {
+            if (r.node.hasNonNull("workloadApiSocket")) {
+                throw new IllegalArgumentException("identity: set together with workloadApiSocket (expected: one of them; "
+                        + "identity takes the SVID from files, workloadApiSocket from the node agent)");
+            }
+            identity = Optional.of(fileIdentity(r.object("identity")));
+        }
+
         String dir = r.text("policyDirectory", null);
         try {
             return new ProxyConfig(workload, inbound, app, Optional.ofNullable(dir).map(Path::of),
                     r.text("rootNamespace", "istio-system"),
                     r.enumValue("pathNormalization", PathNormalization.class, PathNormalization.BASE), limits,
-                    r.integer("adminPort", DEFAULT_ADMIN_PORT), r.text("workloadApiSocket", DEFAULT_SOCKET));
+                    r.integer("adminPort", DEFAULT_ADMIN_PORT), r.text("workloadApiSocket", DEFAULT_SOCKET), identity,
+                    r.integer("workerThreads", 0));
         } catch (NullPointerException e) {
             throw new IllegalArgumentException(e.getMessage() + ": missing", e);
         }
+    }
+
+    private static FileIdentity fileIdentity(Node id) {
+        id.only("certificateChain", "privateKey", "trustBundle", "trustDomain", "refreshInterval");
+        Optional<TrustDomain> trustDomain = Optional.empty();
+        String td = id.text("trustDomain", null);
+        if (td != null) {
+            try {
+                trustDomain = Optional.of(TrustDomain.parse(td));
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(id.path("trustDomain") + ": \"" + td + "\" (" + e.getMessage() + ")", e);
+            }
+        }
+        Duration refresh = id.duration("refreshInterval", FileIdentity.DEFAULT_REFRESH_INTERVAL);
+        if (refresh.isZero() || refresh.isNegative()) {
+            throw new IllegalArgumentException(id.path("refreshInterval") + ": " + refresh.toMillis() + "ms (expected: > 0)");
+        }
+        return new FileIdentity(id.file("certificateChain"), id.file("privateKey"), id.file("trustBundle"), trustDomain,
+                refresh);
     }
 
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
@@ -284,6 +362,19 @@ public record ProxyConfig(Workload workload, Inbound inbound, App app, Optional<
                 throw new IllegalArgumentException(path(field) + ": (expected: a string)");
             }
             return n.asText();
+        }
+
+        /** A required, non-empty file path. */
+        Path file(String field) {
+            String s = text(field, null);
+            if (s == null || s.isBlank()) {
+                throw new IllegalArgumentException(path(field) + ": missing (expected: a file path)");
+            }
+            try {
+                return Path.of(s);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(path(field) + ": \"" + s + "\" (expected: a file path)", e);
+            }
         }
 
         int integer(String field, int dflt) {

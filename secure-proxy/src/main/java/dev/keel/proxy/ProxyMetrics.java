@@ -1,6 +1,8 @@
 package dev.keel.proxy;
 
 import io.prometheus.metrics.config.EscapingScheme;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -34,16 +36,19 @@ public final class ProxyMetrics {
     private final Counter secureNamingFailures;
 
     public ProxyMetrics() {
+        // No exemplars: there is no trace context to attach, and sampling them costs on every observation.
         requests = Counter.builder().name("istio_requests_total").help("Requests handled by the proxy")
-                .labelNames(LABELS).register(registry);
+                .withoutExemplars().labelNames(LABELS).register(registry);
         duration = Histogram.builder().name("istio_request_duration_milliseconds").help("Request duration")
                 .classicOnly().classicUpperBounds(0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
                         30000, 60000, 300000, 600000, 1800000, 3600000)
-                .labelNames(LABELS).register(registry);
+                .withoutExemplars().labelNames(LABELS).register(registry);
         requestBytes = Histogram.builder().name("istio_request_bytes").help("Request sizes (headers and body)")
-                .classicOnly().classicExponentialUpperBounds(1, 10, 8).labelNames(LABELS).register(registry);
+                .classicOnly().classicExponentialUpperBounds(1, 10, 8).withoutExemplars().labelNames(LABELS)
+                .register(registry);
         responseBytes = Histogram.builder().name("istio_response_bytes").help("Response sizes (headers and body)")
-                .classicOnly().classicExponentialUpperBounds(1, 10, 8).labelNames(LABELS).register(registry);
+                .classicOnly().classicExponentialUpperBounds(1, 10, 8).withoutExemplars().labelNames(LABELS)
+                .register(registry);
         tcpSent = Counter.builder().name("istio_tcp_sent_bytes").help("Bytes sent on TCP connections")
                 .labelNames(TCP_LABELS).register(registry);
         tcpReceived = Counter.builder().name("istio_tcp_received_bytes").help("Bytes received on TCP connections")
@@ -62,10 +67,41 @@ public final class ProxyMetrics {
      * keep one array per connection and change only what differs (response code and flags).
      */
     public void request(String[] labels, double millis, long requestSize, long responseSize) {
-        requests.labelValues(labels).inc();
-        duration.labelValues(labels).observe(millis);
-        requestBytes.labelValues(labels).observe(requestSize);
-        responseBytes.labelValues(labels).observe(responseSize);
+        requestSeries(labels).record(millis, requestSize, responseSize);
+    }
+
+    /**
+     * The request metrics of one label set ({@link #LABELS} values in order), looked up once. The
+     * lookup hashes every label; a caller that sees the same labels again (a connection's requests)
+     * keeps the series and skips it.
+     */
+    public RequestSeries requestSeries(String[] labels) {
+        return new RequestSeries(requests.labelValues(labels), duration.labelValues(labels),
+                requestBytes.labelValues(labels), responseBytes.labelValues(labels));
+    }
+
+    /** The data points of one label set of the request metrics. Thread-safe. */
+    public static final class RequestSeries {
+        private final CounterDataPoint count;
+        private final DistributionDataPoint duration;
+        private final DistributionDataPoint requestBytes;
+        private final DistributionDataPoint responseBytes;
+
+        RequestSeries(CounterDataPoint count, DistributionDataPoint duration, DistributionDataPoint requestBytes,
+                DistributionDataPoint responseBytes) {
+            this.count = count;
+            this.duration = duration;
+            this.requestBytes = requestBytes;
+            this.responseBytes = responseBytes;
+        }
+
+        /** One finished request. */
+        public void record(double millis, long requestSize, long responseSize) {
+            count.inc();
+            duration.observe(millis);
+            requestBytes.observe(requestSize);
+            responseBytes.observe(responseSize);
+        }
     }
 
     /** A TCP connection opened; {@code labels} are {@link #tcpLabelNames()} values in order. */

@@ -43,7 +43,9 @@ import org.slf4j.LoggerFactory;
  *       must leave secrets out;</li>
  *   <li>{@code /certs}: the own SPIFFE ID, the chain (subject, issuer, serial, validity) and the
  *       bundles (trust domain, authority counts). Never the key.</li>
+ *   <li>further JSON endpoints the integrator adds ({@code /peers}: who connected without mTLS).</li>
  * </ul>
+ * A value that cannot be serialized is a 500 naming the endpoint, never a dropped connection.
  * Only GET and HEAD. Requests are served one at a time on one daemon thread.
  */
 public final class AdminServer implements AutoCloseable {
@@ -56,6 +58,7 @@ public final class AdminServer implements AutoCloseable {
     private final IdentitySource identity;
     private final Supplier<?> config;
     private final Map<String, BooleanSupplier> readiness;
+    private final Map<String, Supplier<?>> endpoints;
     private final Clock clock;
     private HttpServer server;
     private ExecutorService executor;
@@ -66,6 +69,7 @@ public final class AdminServer implements AutoCloseable {
         this.identity = builder.identity;
         this.config = builder.config;
         this.readiness = Map.copyOf(builder.readiness);
+        this.endpoints = Map.copyOf(builder.endpoints);
         this.clock = builder.clock;
     }
 
@@ -114,34 +118,46 @@ public final class AdminServer implements AutoCloseable {
                 send(exchange, 405, "text/plain; charset=utf-8", "method not allowed\n");
                 return;
             }
-            switch (exchange.getRequestURI().getPath()) {
-                case "/metrics" -> {
-                    ByteArrayOutputStream out = new ByteArrayOutputStream();
-                    metrics.writeText(out);
-                    send(exchange, 200, metrics.contentType(), out.toByteArray());
-                }
-                case "/ready" -> {
-                    List<String> reasons = notReadyReasons();
-                    if (reasons.isEmpty()) {
-                        send(exchange, 200, "text/plain; charset=utf-8", "ready\n");
-                    } else {
-                        send(exchange, 503, "text/plain; charset=utf-8", String.join("\n", reasons) + "\n");
+            try {
+                switch (exchange.getRequestURI().getPath()) {
+                    case "/metrics" -> {
+                        ByteArrayOutputStream out = new ByteArrayOutputStream();
+                        metrics.writeText(out);
+                        send(exchange, 200, metrics.contentType(), out.toByteArray());
+                    }
+                    case "/ready" -> {
+                        List<String> reasons = notReadyReasons();
+                        if (reasons.isEmpty()) {
+                            send(exchange, 200, "text/plain; charset=utf-8", "ready\n");
+                        } else {
+                            send(exchange, 503, "text/plain; charset=utf-8", String.join("\n", reasons) + "\n");
+                        }
+                    }
+                    case "/config" -> send(exchange, 200, "application/json", configJson());
+                    case "/certs" -> {
+                        Optional<X509Material> material = identity.current();
+                        if (material.isEmpty()) {
+                            send(exchange, 503, "application/json", "{\"error\":\"no X.509-SVID yet\"}\n");
+                        } else {
+                            send(exchange, 200, "application/json", JSON.writeValueAsString(certs(material.get())) + "\n");
+                        }
+                    }
+                    default -> {
+                        Supplier<?> endpoint = endpoints.get(exchange.getRequestURI().getPath());
+                        if (endpoint == null) {
+                            send(exchange, 404, "text/plain; charset=utf-8", "not found; try /metrics, /ready, /config, /certs"
+                                    + endpoints.keySet().stream().sorted().map(path -> ", " + path).reduce("", String::concat) + "\n");
+                        } else {
+                            send(exchange, 200, "application/json", JSON.writeValueAsString(endpoint.get()) + "\n");
+                        }
                     }
                 }
-                case "/config" -> send(exchange, 200, "application/json", configJson());
-                case "/certs" -> {
-                    Optional<X509Material> material = identity.current();
-                    if (material.isEmpty()) {
-                        send(exchange, 503, "application/json", "{\"error\":\"no X.509-SVID yet\"}\n");
-                    } else {
-                        send(exchange, 200, "application/json", JSON.writeValueAsString(certs(material.get())) + "\n");
-                    }
-                }
-                default -> send(exchange, 404, "text/plain; charset=utf-8",
-                        "not found; try /metrics, /ready, /config, /certs\n");
+            } catch (JsonProcessingException | RuntimeException e) {
+                // Inside the exchange: the client gets a 500 naming the endpoint, not a dropped connection.
+                log.warn("Admin request {} failed", exchange.getRequestURI(), e);
+                send(exchange, 500, "text/plain; charset=utf-8", exchange.getRequestURI().getPath() + " failed: "
+                        + e.getClass().getSimpleName() + "\n");
             }
-        } catch (RuntimeException e) {
-            log.warn("Admin request {} failed", exchange.getRequestURI(), e);
         }
     }
 
@@ -226,6 +242,7 @@ public final class AdminServer implements AutoCloseable {
         private IdentitySource identity;
         private Supplier<?> config;
         private final Map<String, BooleanSupplier> readiness = new LinkedHashMap<>();
+        private final Map<String, Supplier<?>> endpoints = new LinkedHashMap<>();
         private Clock clock = Clock.systemUTC();
 
         Builder() {
@@ -269,6 +286,18 @@ public final class AdminServer implements AutoCloseable {
             Objects.requireNonNull(up, "up");
             if (readiness.putIfAbsent(name, up) != null) {
                 throw new IllegalArgumentException("readinessCheck: " + name + " added twice");
+            }
+            return this;
+        }
+
+        /** {@code GET path} answers the supplier's value as JSON; called per request, must not include secrets. */
+        public Builder jsonEndpoint(String path, Supplier<?> value) {
+            Objects.requireNonNull(value, "value");
+            if (!path.startsWith("/") || List.of("/metrics", "/ready", "/config", "/certs").contains(path)) {
+                throw new IllegalArgumentException("jsonEndpoint: " + path + " (expected a new path starting with /)");
+            }
+            if (endpoints.putIfAbsent(path, value) != null) {
+                throw new IllegalArgumentException("jsonEndpoint: " + path + " added twice");
             }
             return this;
         }

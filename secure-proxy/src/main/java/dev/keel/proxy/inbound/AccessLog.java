@@ -15,6 +15,7 @@ final class AccessLog {
 
     static final String LOGGER = "keel.access";
     private static final Logger LOG = LoggerFactory.getLogger(LOGGER);
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     /** One finished request; fields null when unknown. Filled on the event loop. */
     static final class Entry {
@@ -81,6 +82,12 @@ final class AccessLog {
 
     /** A request refused before it could be parsed (framing, limits, timeouts). */
     void rejected(InboundServices services, ConnectionInfo info, int status, String flags, String detail) {
+        rejected(services, info, "HTTP/1.1", status, flags, detail);
+    }
+
+    /** As {@link #rejected(InboundServices, ConnectionInfo, int, String, String)} for {@code protocol}. */
+    void rejected(InboundServices services, ConnectionInfo info, String protocol, int status, String flags,
+            String detail) {
         String[] labels = info.requestLabels(services.ownSpiffeId(), services.destinationWorkload(),
                 services.destinationNamespace(), "http");
         labels[8] = Integer.toString(status);
@@ -88,12 +95,12 @@ final class AccessLog {
         services.metrics().request(labels, 0, 0, 0);
         Entry e = new Entry();
         e.start = services.clock().instant();
-        e.protocol = "HTTP/1.1";
+        e.protocol = protocol;
         e.status = status;
         e.flags = flags;
         e.sourcePrincipal = info.sourcePrincipal;
         e.securityPolicy = info.securityPolicy;
-        e.downstream = info.remoteIp + ":" + info.remotePort;
+        e.downstream = info.downstream;
         e.detail = detail;
         log(e);
     }
@@ -112,8 +119,11 @@ final class AccessLog {
                 case '\r' -> b.append("\\r");
                 case '\t' -> b.append("\\t");
                 default -> {
-                    if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
+                    // Control characters and everything beyond ASCII as \\uXXXX: lines are pure ASCII,
+                    // which AccessLogFile relies on.
+                    if (c < 0x20 || c > 0x7e) {
+                        b.append("\\u").append(HEX[c >> 12 & 0xf]).append(HEX[c >> 8 & 0xf]).append(HEX[c >> 4 & 0xf])
+                                .append(HEX[c & 0xf]);
                     } else {
                         b.append(c);
                     }

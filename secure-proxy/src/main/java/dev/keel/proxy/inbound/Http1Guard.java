@@ -8,7 +8,6 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -29,6 +28,9 @@ final class Http1Guard extends ByteToMessageDecoder {
     private enum State { HEAD, FIXED, CHUNK_SIZE, CHUNK_DATA, CHUNK_CRLF, TRAILERS, REJECTED }
 
     private static final int MAX_CHUNK_LINE = 4096;
+    private static final byte[] CONTENT_LENGTH = "content-length".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] TRANSFER_ENCODING = "transfer-encoding".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CHUNKED = "chunked".getBytes(StandardCharsets.US_ASCII);
 
     private final InboundServices services;
     private final ConnectionInfo info;
@@ -40,6 +42,8 @@ final class Http1Guard extends ByteToMessageDecoder {
     private long remaining;
     private int scanned;
     private ScheduledFuture<?> headerTimer;
+    /** The current header block, copied once for checking; reused across the connection's requests. */
+    private byte[] scratch = new byte[512];
 
     Http1Guard(InboundServices services, ConnectionInfo info) {
         this.services = services;
@@ -137,17 +141,21 @@ final class Http1Guard extends ByteToMessageDecoder {
         }
         int start = in.readerIndex();
         int end = -1;
-        for (int i = start + Math.max(0, scanned - 3); i < in.writerIndex(); i++) {
-            if (in.getByte(i) == '\n') {
-                if (i + 1 < in.writerIndex() && in.getByte(i + 1) == '\n') {
-                    end = i + 2;
-                    break;
-                }
-                if (i + 2 < in.writerIndex() && in.getByte(i + 1) == '\r' && in.getByte(i + 2) == '\n') {
-                    end = i + 3;
-                    break;
-                }
+        int w = in.writerIndex();
+        for (int i = start + Math.max(0, scanned - 3); i < w; ) {
+            int lf = in.indexOf(i, w, (byte) '\n');
+            if (lf < 0) {
+                break;
             }
+            if (lf + 1 < w && in.getByte(lf + 1) == '\n') {
+                end = lf + 2;
+                break;
+            }
+            if (lf + 2 < w && in.getByte(lf + 1) == '\r' && in.getByte(lf + 2) == '\n') {
+                end = lf + 3;
+                break;
+            }
+            i = lf + 1;
         }
         if (end < 0) {
             scanned = in.readableBytes();
@@ -161,8 +169,12 @@ final class Http1Guard extends ByteToMessageDecoder {
             reject(ctx, 431, "Request Header Fields Too Large", "headers over " + maxHeaderBytes + " bytes");
             return false;
         }
-        String block = in.toString(start, end - start, StandardCharsets.ISO_8859_1);
-        String problem = check(block);
+        int blockLength = end - start;
+        if (scratch.length < blockLength) {
+            scratch = new byte[Math.max(blockLength, Math.min(maxHeaderBytes, scratch.length * 2))];
+        }
+        in.getBytes(start, scratch, 0, blockLength);
+        String problem = check(scratch, blockLength);
         if (problem != null) {
             if (problem.startsWith("431")) {
                 reject(ctx, 431, "Request Header Fields Too Large", problem.substring(4));
@@ -176,46 +188,71 @@ final class Http1Guard extends ByteToMessageDecoder {
         return true;
     }
 
-    /** Null when the header block is acceptable; sets the body framing state. */
-    private String check(String block) {
-        String[] lines = block.split("\r?\n", -1);
+    /**
+     * Null when the header block ({@code block[0..length)}, request line first, lines ending in LF with
+     * an optional CR before it) is acceptable; sets the body framing state. Works on the bytes: this
+     * runs for every request.
+     */
+    private String check(byte[] block, int length) {
         int fields = 0;
         int contentLengths = 0;
         long contentLength = -1;
         int transferEncodings = 0;
-        String transferEncoding = null;
-        for (int i = 1; i < lines.length; i++) {
-            String line = lines[i];
-            if (line.isEmpty()) {
+        boolean chunked = false;
+        int lineStart = indexOf(block, 0, length, (byte) '\n') + 1; // skip the request line
+        while (lineStart > 0 && lineStart < length) {
+            int lf = indexOf(block, lineStart, length, (byte) '\n');
+            int lineEnd = lf < 0 ? length : lf;
+            int next = lf < 0 ? length : lf + 1;
+            if (lineEnd > lineStart && block[lineEnd - 1] == '\r') {
+                lineEnd--;
+            }
+            if (lineEnd == lineStart) {
+                lineStart = next;
                 continue;
             }
-            char first = line.charAt(0);
+            byte first = block[lineStart];
             if (first == ' ' || first == '\t') {
                 return "obs-fold header continuation";
             }
-            int colon = line.indexOf(':');
-            if (colon <= 0) {
+            int colon = indexOf(block, lineStart, lineEnd, (byte) ':');
+            if (colon <= lineStart) {
                 return "header line without a name";
             }
-            String name = line.substring(0, colon);
-            for (int c = 0; c < name.length(); c++) {
-                if (!isTokenChar(name.charAt(c))) {
+            for (int c = lineStart; c < colon; c++) {
+                if (!isTokenChar((char) (block[c] & 0xff))) {
                     return "invalid header name";
                 }
             }
             fields++;
-            String value = line.substring(colon + 1).trim();
-            String lower = name.toLowerCase(Locale.ROOT);
-            if (lower.equals("content-length")) {
+            int valueStart = colon + 1;
+            int valueEnd = lineEnd;
+            while (valueStart < valueEnd && (block[valueStart] & 0xff) <= ' ') {
+                valueStart++;
+            }
+            while (valueEnd > valueStart && (block[valueEnd - 1] & 0xff) <= ' ') {
+                valueEnd--;
+            }
+            if (nameIs(block, lineStart, colon, CONTENT_LENGTH)) {
                 contentLengths++;
-                if (value.isEmpty() || value.length() > 18 || !value.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                int digits = valueEnd - valueStart;
+                if (digits == 0 || digits > 18) {
                     return "invalid Content-Length";
                 }
-                contentLength = Long.parseLong(value);
-            } else if (lower.equals("transfer-encoding")) {
+                long v = 0;
+                for (int i = valueStart; i < valueEnd; i++) {
+                    byte b = block[i];
+                    if (b < '0' || b > '9') {
+                        return "invalid Content-Length";
+                    }
+                    v = v * 10 + (b - '0');
+                }
+                contentLength = v;
+            } else if (nameIs(block, lineStart, colon, TRANSFER_ENCODING)) {
                 transferEncodings++;
-                transferEncoding = value;
+                chunked = nameIs(block, valueStart, valueEnd, CHUNKED);
             }
+            lineStart = next;
         }
         if (fields > maxHeaders) {
             return "431 more than " + maxHeaders + " header fields";
@@ -226,7 +263,7 @@ final class Http1Guard extends ByteToMessageDecoder {
         if (transferEncodings > 0 && contentLengths > 0) {
             return "both Content-Length and Transfer-Encoding";
         }
-        if (transferEncodings > 1 || transferEncodings == 1 && !"chunked".equalsIgnoreCase(transferEncoding)) {
+        if (transferEncodings > 1 || transferEncodings == 1 && !chunked) {
             return "Transfer-Encoding other than chunked";
         }
         if (transferEncodings == 1) {
@@ -238,6 +275,32 @@ final class Http1Guard extends ByteToMessageDecoder {
             state = State.HEAD;
         }
         return null;
+    }
+
+    private static int indexOf(byte[] b, int from, int to, byte value) {
+        for (int i = from; i < to; i++) {
+            if (b[i] == value) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** ASCII case-insensitive: {@code b[from..to)} equals {@code lowerCase}. */
+    private static boolean nameIs(byte[] b, int from, int to, byte[] lowerCase) {
+        if (to - from != lowerCase.length) {
+            return false;
+        }
+        for (int i = 0; i < lowerCase.length; i++) {
+            byte c = b[from + i];
+            if (c >= 'A' && c <= 'Z') {
+                c += 'a' - 'A';
+            }
+            if (c != lowerCase[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean isTokenChar(char c) {

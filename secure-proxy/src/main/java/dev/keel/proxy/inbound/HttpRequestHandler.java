@@ -16,6 +16,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -49,13 +50,20 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     static final String XFCC = "x-forwarded-client-cert";
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection",
             "transfer-encoding", "upgrade", "te", "trailer", "http2-settings");
+    /**
+     * Headers of the messages this handler builds by copying: every name and value was validated when its
+     * message was decoded (or is the proxy's own), so validating again on every request only costs.
+     */
+    private static final DefaultHttpHeadersFactory COPIED_HEADERS = DefaultHttpHeadersFactory.headersFactory()
+            .withValidation(false);
     private static final byte[] RBAC_DENIED = "RBAC: access denied".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] JWT_FAILED = "Jwt verification fails".getBytes(StandardCharsets.US_ASCII);
 
     private final InboundServices services;
     private final ConnectionInfo info;
     private final boolean http2;
-    private final ArrayDeque<FullHttpRequest> pending = new ArrayDeque<>();
+    /** Pipelined HTTP/1.1 requests waiting their turn; HTTP/2 streams carry one request, so it stays small. */
+    private final ArrayDeque<FullHttpRequest> pending = new ArrayDeque<>(2);
     private boolean busy;
 
     HttpRequestHandler(InboundServices services, ConnectionInfo info, boolean http2) {
@@ -94,7 +102,8 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         final AccessLog.Entry log = new AccessLog.Entry();
         final long startNanos = System.nanoTime();
         final long requestBytes;
-        final String[] labels;
+        /** {@code request_protocol}: grpc or http. */
+        final String protocol;
         String normalizedPath;
 
         Exchange(ChannelHandlerContext ctx, FullHttpRequest req) {
@@ -106,9 +115,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             }
             this.requestBytes = headerBytes + req.content().readableBytes();
             String contentType = req.headers().get(HttpHeaderNames.CONTENT_TYPE);
-            this.labels = info.requestLabels(services.ownSpiffeId(), services.destinationWorkload(),
-                    services.destinationNamespace(),
-                    contentType != null && contentType.startsWith("application/grpc") ? "grpc" : "http");
+            this.protocol = contentType != null && contentType.startsWith("application/grpc") ? "grpc" : "http";
             log.start = services.clock().instant();
             log.protocol = http2 ? "HTTP/2" : req.protocolVersion().text();
             log.method = req.method().name();
@@ -116,7 +123,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             log.path = q < 0 ? req.uri() : req.uri().substring(0, q);
             log.sourcePrincipal = info.sourcePrincipal;
             log.securityPolicy = info.securityPolicy;
-            log.downstream = info.remoteIp + ":" + info.remotePort;
+            log.downstream = info.downstream;
             log.bytesReceived = requestBytes;
         }
     }
@@ -281,7 +288,8 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     private void forward(Exchange ex, String query) {
         FullHttpRequest in = ex.req;
         String uri = query == null || query.isEmpty() ? ex.normalizedPath : ex.normalizedPath + "?" + query;
-        FullHttpRequest out = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, in.method(), uri, in.content().retain());
+        FullHttpRequest out = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, in.method(), uri, in.content().retain(),
+                COPIED_HEADERS, DefaultHttpHeadersFactory.trailersFactory());
         HttpHeaders h = out.headers();
         for (Map.Entry<String, String> e : in.headers()) {
             String name = e.getKey().toLowerCase(Locale.ROOT);
@@ -289,18 +297,19 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
                 h.add(name, e.getValue());
             }
         }
-        if (info.sourcePrincipal != null) {
-            h.set(XFCC, "By=" + services.ownSpiffeId() + ";Hash=" + info.peerCertificateHash + ";URI=" + info.sourcePrincipal);
+        String xfcc = info.xfcc(services.ownSpiffeId());
+        if (xfcc != null) {
+            h.set(XFCC, xfcc);
         }
         h.set("x-forwarded-proto", info.tls ? "https" : "http");
         h.set(HttpHeaderNames.CONTENT_LENGTH, out.content().readableBytes());
         ex.req.release();
-        ex.log.upstream = info.listener.upstream().getHostString() + ":" + info.listener.upstream().getPort();
+        ex.log.upstream = info.upstream;
         services.upstream().send(ex.ctx.channel().eventLoop(), info.listener.upstream(), out).addListener(f -> {
             if (f.isSuccess()) {
                 FullHttpResponse upstream = (FullHttpResponse) f.getNow();
                 FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, upstream.status(),
-                        upstream.content());
+                        upstream.content(), COPIED_HEADERS, DefaultHttpHeadersFactory.trailersFactory());
                 for (Map.Entry<String, String> e : upstream.headers()) {
                     String name = e.getKey().toLowerCase(Locale.ROOT);
                     if (!HOP_BY_HOP.contains(name) && !name.equals("content-length")) {
@@ -345,9 +354,7 @@ final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         }
         int status = response.status().code();
         double millis = (System.nanoTime() - ex.startNanos) / 1e6;
-        ex.labels[8] = Integer.toString(status);
-        ex.labels[9] = flags;
-        services.metrics().request(ex.labels, millis, ex.requestBytes, responseBytes);
+        info.requestSeries(services, ex.protocol, status, flags).record(millis, ex.requestBytes, responseBytes);
         ex.log.status = status;
         ex.log.flags = flags;
         ex.log.durationMillis = millis;

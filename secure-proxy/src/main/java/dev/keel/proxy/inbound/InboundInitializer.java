@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -85,6 +86,7 @@ final class InboundInitializer extends ChannelInitializer<SocketChannel> {
 
     void addPlaintext(Channel ch, ConnectionInfo info) {
         info.securityPolicy = ConnectionInfo.NONE;
+        services.plaintextPeers().record(info.remoteIp, spec.targetPort());
         if (spec.protocol() == Protocol.TCP) {
             addTcp(ch, info);
         } else {
@@ -110,6 +112,12 @@ final class InboundInitializer extends ChannelInitializer<SocketChannel> {
     void addHttp2(Channel ch, ConnectionInfo info) {
         ProxyConfig.Limits limits = services.config().limits();
         ChannelPipeline p = ch.pipeline();
+        // Both ALPN h2 and h2c detection leave the connection preface in the byte stream.
+        p.addLast("h2-header-timeout", new Http2HeaderTimeout(services, info, true));
+        // Responses of many streams finish in the same event-loop turn (their upstream reads are ready
+        // together); one flush for all of them means one TLS record and one write instead of one each.
+        p.addLast("h2-flush", new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES,
+                true));
         p.addLast("h2-codec", Http2FrameCodecBuilder.forServer()
                 .initialSettings(Http2Settings.defaultSettings()
                         .maxConcurrentStreams(limits.maxConcurrentStreams())
@@ -140,6 +148,9 @@ final class InboundInitializer extends ChannelInitializer<SocketChannel> {
         @Override
         protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
             readPeer(info, ssl);
+            if (!ConnectionInfo.MUTUAL_TLS.equals(info.securityPolicy)) {
+                services.plaintextPeers().record(info.remoteIp, spec.targetPort()); // PERMISSIVE: TLS without a client certificate
+            }
             if (spec.protocol() == Protocol.TCP) {
                 addTcp(ctx.channel(), info);
             } else if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {

@@ -1,5 +1,6 @@
 package dev.keel.proxy.inbound;
 
+import dev.keel.proxy.audit.PlaintextPeers;
 import dev.keel.authz.Protocol;
 import dev.keel.jwt.JwksCache;
 import dev.keel.policy.source.DirectoryPolicySource;
@@ -71,6 +72,7 @@ public final class InboundProxy implements AutoCloseable {
     private EventLoopGroup boss;
     private EventLoopGroup workers;
     private UpstreamPool upstream;
+    private PlaintextPeers plaintextPeers;
     private int mainPort = -1;
 
     private InboundProxy(Builder b) {
@@ -110,10 +112,13 @@ public final class InboundProxy implements AutoCloseable {
         boolean epoll = Epoll.isAvailable();
         Class<? extends ServerSocketChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         Class<? extends SocketChannel> clientType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
-        boss = epoll ? new EpollEventLoopGroup(1) : new NioEventLoopGroup(1);
-        workers = epoll ? new EpollEventLoopGroup() : new NioEventLoopGroup();
+        // workerThreads 0 is Netty's default. The listeners accept on the worker loops too: with one
+        // thread (a proxy pinned to a core) a separate acceptor would only add a thread hop per connection.
+        workers = epoll ? new EpollEventLoopGroup(config.workerThreads()) : new NioEventLoopGroup(config.workerThreads());
+        boss = workers;
         upstream = new UpstreamPool(clientType, 64 * 1024 * 1024, Duration.ofSeconds(5), Duration.ofSeconds(60));
         InboundServices services = new InboundServices(config, pipelines, tls, metrics, upstream, new AccessLog(accessLogSink), clock);
+        plaintextPeers = services.plaintextPeers();
         try {
             ProxyConfig.Inbound in = config.inbound();
             int appPort = config.app().port();
@@ -166,6 +171,11 @@ public final class InboundProxy implements AutoCloseable {
         return p;
     }
 
+    /** The peers that connected without mutual TLS; empty before {@link #start}. */
+    public synchronized PlaintextPeers plaintextPeers() {
+        return plaintextPeers == null ? new PlaintextPeers(1, clock) : plaintextPeers;
+    }
+
     /** The pipeline holder in use (after {@link #start()}). */
     public synchronized PipelineHolder pipelines() {
         return pipelines;
@@ -177,7 +187,6 @@ public final class InboundProxy implements AutoCloseable {
             upstream.close();
         }
         if (boss != null) {
-            boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
             workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         }
         if (ownSource != null) {

@@ -48,8 +48,8 @@ final class TcpRelayHandler extends ChannelInboundHandlerAdapter {
         log.protocol = "TCP";
         log.sourcePrincipal = info.sourcePrincipal;
         log.securityPolicy = info.securityPolicy;
-        log.downstream = info.remoteIp + ":" + info.remotePort;
-        log.upstream = info.listener.upstream().getHostString() + ":" + info.listener.upstream().getPort();
+        log.downstream = info.downstream;
+        log.upstream = info.upstream;
         Decision decision;
         try {
             decision = services.pipelines().current().authorize(AuthzRequest.builder(Protocol.TCP)

@@ -136,13 +136,12 @@ public final class UpstreamPool implements AutoCloseable {
 
     private void exchange(EventLoop loop, InetSocketAddress target, Channel ch, FullHttpRequest request,
             Promise<FullHttpResponse> result) {
-        Exchange ex = new Exchange(result, target);
+        Exchange ex = new Exchange(result, target, System.nanoTime() + responseTimeout.toNanos());
         ch.attr(EXCHANGE).set(ex);
-        ex.timeout = loop.schedule(() -> {
-            if (ex.fail(new UpstreamTimeoutException("no response from " + target + " within " + responseTimeout))) {
-                ch.close();
-            }
-        }, responseTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        ExchangeHandler handler = ch.pipeline().get(ExchangeHandler.class);
+        if (handler != null) {
+            handler.watch(ch);
+        }
         if (!ch.isActive()) {
             ReferenceCountUtil.release(request);
             ex.fail(new ClosedChannelException());
@@ -192,22 +191,51 @@ public final class UpstreamPool implements AutoCloseable {
     private static final class Exchange {
         final Promise<FullHttpResponse> promise;
         final InetSocketAddress target;
-        ScheduledFuture<?> timeout;
+        /** {@link System#nanoTime()} by which the response must have arrived. */
+        final long deadline;
 
-        Exchange(Promise<FullHttpResponse> promise, InetSocketAddress target) {
+        Exchange(Promise<FullHttpResponse> promise, InetSocketAddress target, long deadline) {
             this.promise = promise;
             this.target = target;
+            this.deadline = deadline;
         }
 
         boolean fail(Throwable cause) {
-            if (timeout != null) {
-                timeout.cancel(false);
-            }
             return promise.tryFailure(cause);
         }
     }
 
+    /**
+     * Reads responses and enforces the response timeout. The timeout uses one timer per connection that
+     * is re-armed lazily for the current exchange's deadline (as Netty's IdleStateHandler does), rather
+     * than scheduling and cancelling a timer for every request: on a busy keep-alive connection that
+     * would put two priority-queue operations on every request. Event loop only.
+     */
     private final class ExchangeHandler extends ChannelInboundHandlerAdapter {
+        private ScheduledFuture<?> watchdog;
+
+        void watch(Channel ch) {
+            if (watchdog == null) {
+                watchdog = ch.eventLoop().schedule(() -> check(ch), responseTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            }
+        }
+
+        private void check(Channel ch) {
+            watchdog = null;
+            Exchange ex = ch.attr(EXCHANGE).get();
+            if (ex == null) {
+                return; // idle: the next exchange arms the timer again
+            }
+            long left = ex.deadline - System.nanoTime();
+            if (left > 0) {
+                watchdog = ch.eventLoop().schedule(() -> check(ch), left, TimeUnit.NANOSECONDS);
+                return;
+            }
+            if (ex.fail(new UpstreamTimeoutException("no response from " + ex.target + " within " + responseTimeout))) {
+                ch.close();
+            }
+        }
+
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             Exchange ex = ctx.channel().attr(EXCHANGE).getAndSet(null);
@@ -215,9 +243,6 @@ public final class UpstreamPool implements AutoCloseable {
                 ReferenceCountUtil.release(msg);
                 ctx.close();
                 return;
-            }
-            if (ex.timeout != null) {
-                ex.timeout.cancel(false);
             }
             boolean keepAlive = HttpUtil.isKeepAlive(response) && response.decoderResult().isSuccess();
             if (!response.decoderResult().isSuccess()) {
@@ -239,6 +264,10 @@ public final class UpstreamPool implements AutoCloseable {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
+            if (watchdog != null) {
+                watchdog.cancel(false);
+                watchdog = null;
+            }
             Exchange ex = ctx.channel().attr(EXCHANGE).getAndSet(null);
             if (ex != null) {
                 ex.fail(new ClosedChannelException());

@@ -115,6 +115,28 @@ class AdminServerTest {
     }
 
     @Test
+    void addedJsonEndpointsAreServedAndAValueThatDoesNotSerializeIsA500() throws Exception {
+        admin.close();
+        admin = AdminServer.builder().port(0).metrics(metrics).identity(identity).config(() -> new Object() {
+                    @SuppressWarnings("unused")
+                    public Object getSelf() {
+                        return java.time.Duration.ofSeconds(1); // Jackson without the java.time module refuses it
+                    }
+                })
+                .jsonEndpoint("/peers", () -> Map.of("plaintext", java.util.List.of(Map.of("address", "10.0.0.1"))))
+                .build().start();
+        HttpResponse<String> peers = get("/peers");
+        assertThat(peers.statusCode()).isEqualTo(200);
+        assertThat(peers.body()).contains("\"address\" : \"10.0.0.1\"");
+        HttpResponse<String> broken = get("/config");
+        assertThat(broken.statusCode()).isEqualTo(500);
+        assertThat(broken.body()).contains("/config failed");
+        assertThat(get("/nope").body()).contains("/peers");
+        assertThatThrownBy(() -> AdminServer.builder().jsonEndpoint("/metrics", Map::of))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void builderRequiresItsParts() {
         assertThatThrownBy(() -> AdminServer.builder().identity(identity).config(() -> "{}").build())
                 .hasMessageContaining("metrics");

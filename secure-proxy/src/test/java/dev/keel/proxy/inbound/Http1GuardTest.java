@@ -123,4 +123,29 @@ class Http1GuardTest {
         assertThat(drainOutbound(ch)).startsWith("HTTP/1.1 400 ");
         ch.finishAndReleaseAll();
     }
+
+    @Test
+    void framingHeadersAreMatchedCaseInsensitivelyOnTheBytes() {
+        EmbeddedChannel ch = channel();
+        String ok = "POST /a HTTP/1.1\r\nHost: x\r\ntRaNsFeR-eNcOdInG:  Chunked \r\n\r\n1\r\na\r\n0\r\n\r\n"
+                + "POST /b HTTP/1.1\nHost: x\nCONTENT-LENGTH: 2\n\nhi";
+        feedBytewise(ch, ok);
+        assertThat(drainInbound(ch)).isEqualTo(ok);
+        assertThat(ch.isOpen()).isTrue();
+        ch.finishAndReleaseAll();
+
+        for (String bad : new String[] {
+                "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                "POST / HTTP/1.1\r\ncontent-length: 1\r\nContent-Length: 1\r\n\r\nx",
+                "POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
+                "GET / HTTP/1.1\r\nno colon here\r\n\r\n",
+                "GET / HTTP/1.1\r\n: empty name\r\n\r\n",
+                "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"}) {
+            EmbeddedChannel c = channel();
+            c.writeInbound(Unpooled.copiedBuffer(bad, StandardCharsets.ISO_8859_1));
+            assertThat(drainInbound(c)).as(bad).isEmpty();
+            assertThat(drainOutbound(c)).as(bad).startsWith("HTTP/1.1 400 ");
+            c.finishAndReleaseAll();
+        }
+    }
 }

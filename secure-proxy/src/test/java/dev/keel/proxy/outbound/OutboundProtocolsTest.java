@@ -124,7 +124,8 @@ class OutboundProtocolsTest {
 
         assertThat(out).contains("secure naming").contains(BACKEND.toString()).contains("status=503 version=2");
         assertThat(accessLog("/x")).isEmpty();
-        assertThat(TwoProxies.scrape(mesh.sourceMetrics))
+        // The 503 is on the wire before its request is counted: wait (bounded) for the count.
+        assertThat(awaitMetric(mesh.sourceMetrics, sourceRequestLine("503")))
                 .contains("keel_proxy_secure_naming_failures_total{destination=\"wrong.shop:80\"}")
                 .containsPattern(sourceRequestLine("503"));
     }
@@ -182,6 +183,16 @@ class OutboundProtocolsTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         String text = TwoProxies.scrape(metrics);
         while (!text.contains(needle) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+            text = TwoProxies.scrape(metrics);
+        }
+        return text;
+    }
+
+    private static String awaitMetric(dev.keel.proxy.ProxyMetrics metrics, Pattern line) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        String text = TwoProxies.scrape(metrics);
+        while (!line.matcher(text).find() && System.nanoTime() < deadline) {
             Thread.sleep(20);
             text = TwoProxies.scrape(metrics);
         }

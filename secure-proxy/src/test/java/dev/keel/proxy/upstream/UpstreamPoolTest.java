@@ -1,6 +1,7 @@
 package dev.keel.proxy.upstream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
 import io.netty.buffer.Unpooled;
@@ -29,6 +30,7 @@ class UpstreamPoolTest {
     UpstreamPool pool;
     final List<Integer> remotePorts = new CopyOnWriteArrayList<>();
     volatile boolean closeAfterResponse;
+    final java.util.concurrent.CountDownLatch slowReleased = new java.util.concurrent.CountDownLatch(1);
 
     @BeforeEach
     void start() throws IOException {
@@ -36,6 +38,13 @@ class UpstreamPoolTest {
         app.createContext("/", exchange -> {
             remotePorts.add(exchange.getRemoteAddress().getPort());
             exchange.getRequestBody().readAllBytes();
+            if (exchange.getRequestURI().getPath().startsWith("/slow")) {
+                try {
+                    slowReleased.await(5, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             if (closeAfterResponse) {
                 exchange.getResponseHeaders().set("Connection", "close");
             }
@@ -45,6 +54,7 @@ class UpstreamPoolTest {
                 os.write(out);
             }
         });
+        app.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         app.start();
         group = new NioEventLoopGroup(1);
         pool = new UpstreamPool(NioSocketChannel.class, 1024 * 1024, Duration.ofSeconds(5), Duration.ofSeconds(10));
@@ -52,15 +62,20 @@ class UpstreamPoolTest {
 
     @AfterEach
     void stop() {
+        slowReleased.countDown();
         pool.close();
         group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
         app.stop(0);
     }
 
     String get(String path) throws Exception {
+        return get(pool, path);
+    }
+
+    String get(UpstreamPool via, String path) throws Exception {
         EventLoop loop = group.next();
         InetSocketAddress target = app.getAddress();
-        FullHttpResponse r = loop.submit(() -> pool.send(loop, target,
+        FullHttpResponse r = loop.submit(() -> via.send(loop, target,
                 new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path, Unpooled.EMPTY_BUFFER)))
                 .get().get();
         try {
@@ -84,5 +99,22 @@ class UpstreamPoolTest {
         assertThat(get("/a")).isEqualTo("200 /a");
         assertThat(get("/b")).isEqualTo("200 /b");
         assertThat(remotePorts).hasSize(2).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void anAnswerThatDoesNotComeInTimeFailsTheRequestEvenOnAReusedConnection() throws Exception {
+        UpstreamPool quick = new UpstreamPool(NioSocketChannel.class, 1024 * 1024, Duration.ofSeconds(5),
+                Duration.ofMillis(300));
+        try {
+            // The first exchange arms the connection's timer; the slow one reuses the connection after it.
+            assertThat(get(quick, "/fast")).isEqualTo("200 /fast");
+            assertThatThrownBy(() -> get(quick, "/slow"))
+                    .hasCauseInstanceOf(UpstreamPool.UpstreamTimeoutException.class)
+                    .hasMessageContaining("no response from");
+            slowReleased.countDown();
+            assertThat(get(quick, "/after")).isEqualTo("200 /after");
+        } finally {
+            quick.close();
+        }
     }
 }
