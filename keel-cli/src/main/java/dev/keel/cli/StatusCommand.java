@@ -89,7 +89,8 @@ final class StatusCommand implements Callable<Integer> {
         } catch (IOException e) {
             agent.put("error", "admin port: " + e.getMessage());
         }
-        healthy &= agent.path("alive").asBoolean() && agent.path("ca_reachable").asBoolean(true);
+        // Unknown reachability (admin port down) is not "up".
+        healthy &= agent.path("alive").asBoolean() && agent.path("ca_reachable").asBoolean(false);
 
         ArrayNode workloads = out.putArray("workloads");
         for (UpState.Workload w : state.workloads()) {

@@ -106,7 +106,7 @@ final class UpCommand implements Callable<Integer> {
         Files.createDirectories(layout.dir(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Files.createDirectories(layout.logDir());
         Files.createDirectories(layout.proxyConfig(layout.workloads().get(0)).getParent());
-        Files.createDirectories(layout.socket().getParent());
+        privateDirectory(layout.socket().getParent());
 
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -214,8 +214,9 @@ final class UpCommand implements Callable<Integer> {
                 "--ca-bundle", layout.caDir().resolve("root-cert.pem").toString(),
                 "--socket", "unix://" + layout.socket(), "--trust-domain", layout.trustDomain(),
                 "--admin-port", Integer.toString(layout.agentAdminPort()), "--sync-interval", "2s"));
-        boolean attested = Files.exists(layout.agentDir().resolve(NodeIdentityStore.NODE_SVID));
-        if (!attested) {
+        // Always a fresh token: the agent ignores it while its stored node SVID is usable, and needs it when
+        // that SVID expired while the mesh was down or the CA was re-created.
+        {
             CreatedJoinToken created = CaTokenCommand.open(layout.caDir()).create(layout.nodeName() + "-"
                     + Long.toHexString(System.nanoTime() & 0xffffff), Duration.ofMinutes(10));
             Files.deleteIfExists(layout.joinTokenFile());
@@ -272,10 +273,19 @@ final class UpCommand implements Callable<Integer> {
 
     private ChildProcess start(String name, Map<String, String> env, List<String> args) throws IOException {
         String options = System.getenv().getOrDefault("KEEL_CHILD_JAVA_OPTS", "-Xms32m -Xmx192m -XX:+UseSerialGC");
-        ChildProcess child = ChildProcess.start(name, layout.logDir().resolve(name + ".log"),
-                List.of(options.trim().split("\\s+")), env, args);
-        if (!name.equals("ca-init")) {
-            synchronized (children) {
+        List<String> jvm = java.util.Arrays.stream(options.trim().split("\\s+")).filter(o -> !o.isEmpty()).toList();
+        ChildProcess child = ChildProcess.start(name, layout.logDir().resolve(name + ".log"), jvm, env, args);
+        synchronized (children) {
+            if (stopping.get()) {
+                // Ctrl-C arrived while this one was starting: stopAll has already taken its list.
+                try {
+                    child.stop(STOP_GRACE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new IOException("stopping; " + name + " not started");
+            }
+            if (!name.equals("ca-init")) {
                 children.add(child);
             }
         }
@@ -358,7 +368,8 @@ final class UpCommand implements Callable<Integer> {
         return response.body();
     }
 
-    private void stopAll(String why) {
+    /** Stops everything once; a second caller (Ctrl-C during a stop) waits until the first is done. */
+    private synchronized void stopAll(String why) {
         if (!stopping.compareAndSet(false, true)) {
             return;
         }
@@ -391,6 +402,30 @@ final class UpCommand implements Callable<Integer> {
             System.err.println("keel up: cannot remove " + layout.stateFile() + ": " + e.getMessage());
         }
         System.err.println("keel up: stopped");
+    }
+
+    /**
+     * Creates {@code dir} 0700, or accepts it only if this user owns it and nobody else may enter: the
+     * Workload API socket lives there, and a directory another user controls could swap the socket.
+     */
+    static void privateDirectory(Path dir) throws IOException {
+        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Files.createDirectories(dir.getParent());
+            try {
+                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } catch (java.nio.file.FileAlreadyExistsException raced) {
+                // checked below like any existing directory
+            }
+        }
+        java.nio.file.attribute.PosixFileAttributes attributes = Files.readAttributes(dir,
+                java.nio.file.attribute.PosixFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Object owner = Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Object self = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        if (!attributes.isDirectory() || !owner.equals(self)
+                || !PosixFilePermissions.toString(attributes.permissions()).endsWith("------")) {
+            throw new IOException(dir + " must be a directory owned by this user and closed to others (it holds the "
+                    + "Workload API socket); remove it or choose another --dir");
+        }
     }
 
     private static boolean free(String host, int port) {

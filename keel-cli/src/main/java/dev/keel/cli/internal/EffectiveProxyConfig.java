@@ -55,6 +55,7 @@ public final class EffectiveProxyConfig {
         effective.put("spiffe_id", config.workload().spiffeId());
         effective.put("namespace", config.workload().namespace());
         effective.put("labels", config.workload().labels());
+        effective.put("root_namespace", config.rootNamespace());
         effective.put("policy_loaded", pipeline.isLoaded());
         effective.put("policy_version", pipeline.version());
         effective.put("policy_errors", pipelines.errors());

@@ -13,8 +13,9 @@ public final class HtmlReport {
 
     /** The page for {@code json}, the report as {@code keel audit mtls} writes it. */
     public static String render(String json) {
-        // Inside <script>, only "</" can end the element early; JSON allows "<\/" for it.
-        String embedded = json.replace("</", "<\\/").replace("<!--", "<\\!--");
+        // Inside <script>, "</script" and "<!--" change where the element ends; "\u003c" is the same
+        // character to JSON.parse and no markup to the HTML parser (U+2028/9 likewise for old parsers).
+        String embedded = json.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029");
         return PAGE.replace("@@DATA@@", embedded);
     }
 
@@ -50,7 +51,7 @@ public final class HtmlReport {
               <div class="card"><div class="v" id="strict-ports"></div><div class="l">ports in STRICT mode</div></div>
               <div class="card"><div class="v" id="plaintext-traffic"></div><div class="l">plaintext requests + connections</div></div>
               <div class="card"><div class="v" id="identities-issued"></div><div class="l">identities issued</div></div>
-              <div class="card"><div class="v" id="unprotected-count"></div><div class="l">workloads without AuthorizationPolicy</div></div>
+              <div class="card"><div class="v" id="unprotected-count"></div><div class="l">workloads without an ALLOW AuthorizationPolicy</div></div>
             </div>
             <h2>mTLS coverage per namespace</h2>
             <svg id="ns-chart" role="img" aria-label="mTLS coverage per namespace"></svg>
@@ -152,7 +153,7 @@ public final class HtmlReport {
                 text("ca-log", "no CA audit log given");
               }
               ids.forEach(function (i) {
-                row("identities", [i.spiffeId, i.serial, i.issuedAt, i.notAfter + (i.expired ? " (expired)" : ""), i.issuances]);
+                row("identities", [i.spiffeId, i.serial, i.issuedAt, i.notAfter + (i.expired ? " (expired)" : "") + (i.revoked ? " (revoked)" : ""), i.issuances]);
               });
               document.body.setAttribute("data-rendered", "true");
             })();

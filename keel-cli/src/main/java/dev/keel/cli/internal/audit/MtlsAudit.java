@@ -126,6 +126,10 @@ public final class MtlsAudit {
             long plainConnections = 0;
             TreeSet<String> sourcesSeen = new TreeSet<>();
             AdminClient.Reply metrics = admin.get(target.adminUrl() + "/metrics");
+            if (!metrics.ok()) {
+                // Zero traffic read from an error page would hide plaintext: the proxy is not audited.
+                throw new IOException(target.adminUrl() + "/metrics answered " + metrics.status());
+            }
             for (PrometheusText.Sample s : PrometheusText.parse(metrics.body())) {
                 if (!s.label("reporter").equals("destination")) {
                     continue;
@@ -157,10 +161,11 @@ public final class MtlsAudit {
                         + " plaintext request(s)/connection(s) observed" + (peers.isEmpty() ? ""
                         : " from " + peers.stream().map(Peer::address).toList())));
             }
-            List<String> authz = authorizationPolicies(policies, namespace, labels, rootNamespace);
-            if (authz.isEmpty()) {
-                findings.add(new Finding("medium", name, "no AuthorizationPolicy selects it: every authenticated "
-                        + "peer may call every path"));
+            String root = effective.path("root_namespace").asText(rootNamespace);
+            List<String> authz = authorizationPolicies(policies, namespace, labels, root);
+            if (authz.stream().noneMatch(policy -> policy.startsWith("ALLOW "))) {
+                findings.add(new Finding("medium", name, "no ALLOW AuthorizationPolicy selects it: every peer may "
+                        + "call every path not denied" + (authz.isEmpty() ? "" : " (" + String.join(", ", authz) + ")")));
             }
             String serial = null;
             String notAfter = null;
@@ -183,8 +188,11 @@ public final class MtlsAudit {
 
     private List<Peer> peers(ProxyTarget target) throws IOException {
         AdminClient.Reply reply = admin.get(target.adminUrl() + "/peers");
+        if (reply.status() == 404) {
+            return List.of(); // a proxy without the endpoint: peers unknown, traffic still counted
+        }
         if (!reply.ok()) {
-            return List.of();
+            throw new IOException(target.adminUrl() + "/peers answered " + reply.status());
         }
         List<Peer> peers = new ArrayList<>();
         for (JsonNode p : JSON.readTree(reply.body()).path("plaintext")) {
@@ -193,7 +201,10 @@ public final class MtlsAudit {
         return peers;
     }
 
-    /** Istio's selection: policies in the workload's namespace or the root namespace whose selector matches. */
+    /**
+     * Istio's selection: policies in the workload's namespace or the root namespace whose selector
+     * matches, each as {@code "<ACTION> <namespace>/<name>"}.
+     */
     static List<String> authorizationPolicies(List<ParsedPolicy> policies, String namespace, Map<String, String> labels,
             String rootNamespace) {
         List<String> names = new ArrayList<>();
@@ -212,7 +223,7 @@ public final class MtlsAudit {
             boolean matches = selector == null || selector.isEmpty()
                     || selector.matchLabels().entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
             if (matches) {
-                names.add(ns + "/" + policy.metadata().name());
+                names.add(policy.action() + " " + ns + "/" + policy.metadata().name());
             }
         }
         return names;
@@ -234,6 +245,7 @@ public final class MtlsAudit {
         }
         Map<String, JsonNode> latest = new TreeMap<>();
         Map<String, Long> counts = new TreeMap<>();
+        java.util.Set<String> revoked = new java.util.HashSet<>();
         try (BufferedReader reader = Files.newBufferedReader(log, StandardCharsets.UTF_8)) {
             for (String line = reader.readLine(); line != null; line = reader.readLine()) {
                 JsonNode record;
@@ -242,7 +254,14 @@ public final class MtlsAudit {
                 } catch (IOException e) {
                     continue; // the chain verification above reports it
                 }
-                if (!"issued".equals(record.path("outcome").asText()) || !record.hasNonNull("spiffe_id")) {
+                String outcome = record.path("outcome").asText();
+                if (outcome.equals("revoked")) {
+                    revoked.add(record.path("serial").asText());
+                    continue;
+                }
+                // JWT-SVIDs are logged as "jwt:<id>" issuances: minutes long, not the X.509 identity.
+                if (!outcome.equals("issued") || !record.hasNonNull("spiffe_id")
+                        || record.path("serial").asText().startsWith("jwt:")) {
                     continue;
                 }
                 String id = record.path("spiffe_id").asText();
@@ -254,8 +273,9 @@ public final class MtlsAudit {
         latest.forEach((id, record) -> {
             String notAfter = record.path("not_after").asText();
             boolean expired = Instant.parse(notAfter).isBefore(now);
-            out.add(new IssuedIdentity(id, record.path("serial").asText(), record.path("time").asText(), notAfter,
-                    counts.get(id), expired));
+            String serial = record.path("serial").asText();
+            out.add(new IssuedIdentity(id, serial, record.path("time").asText(), notAfter, counts.get(id), expired,
+                    revoked.contains(serial)));
         });
         out.sort(Comparator.comparing(IssuedIdentity::notAfter));
         return out;
@@ -286,20 +306,27 @@ public final class MtlsAudit {
             strict += (int) w.ports().stream().filter(p -> p.mode().equals("STRICT")).count();
             mtls += w.mtlsTraffic();
             plain += w.plaintextTraffic();
-            if (w.reachable() && w.authorizationPolicies().isEmpty()) {
+            if (w.reachable() && w.authorizationPolicies().stream().noneMatch(p -> p.startsWith("ALLOW "))) {
                 unprotected.add(w.name());
             }
         }
         Double coverage = share(mtls, mtls + plain);
         Double strictShare = share(strict, ports);
         int reachable = (int) workloads.stream().filter(WorkloadReport::reachable).count();
-        // With no traffic to judge, the ports decide: a PERMISSIVE port is plaintext waiting to happen.
-        double judged = coverage != null ? coverage : strictShare != null ? strictShare : 0.0;
-        boolean passed = reachable == workloads.size() && judged >= minMtls;
+        // Judged on the exact counts (the shares are rounded for display: 1 plaintext request in 30,000
+        // shows as 100.0 but does not meet 100). With no traffic, the ports decide: a PERMISSIVE port is
+        // plaintext waiting to happen.
+        boolean met = mtls + plain > 0 ? meets(mtls, mtls + plain, minMtls)
+                : ports > 0 ? meets(strict, ports, minMtls) : minMtls == 0;
+        boolean passed = reachable == workloads.size() && met;
         long soon = identities.stream().filter(i -> !i.expired()
                 && Instant.parse(i.notAfter()).isBefore(now.plus(SOON))).count();
         return new Summary(workloads.size(), reachable, ports, strict, strictShare, mtls, plain, coverage, unprotected,
                 identities.size(), (int) soon, minMtls, passed);
+    }
+
+    private static boolean meets(long part, long whole, double minPercent) {
+        return part * 100.0 >= minPercent * whole;
     }
 
     private static Double share(long part, long whole) {

@@ -60,9 +60,9 @@ public record MtlsAuditReport(String generatedAt, String trustDomain, Summary su
 
     public record NamespaceCoverage(String namespace, int workloads, long mtls, long plaintext, Double coveragePercent) {}
 
-    /** The latest certificate the CA issued for a SPIFFE ID, from its audit log. */
+    /** The latest X.509-SVID the CA issued for a SPIFFE ID, from its audit log, and whether it was revoked. */
     public record IssuedIdentity(String spiffeId, String serial, String issuedAt, String notAfter, long issuances,
-            boolean expired) {}
+            boolean expired, boolean revoked) {}
 
     /** The CA audit log read: its hash chain verified or the problems found. */
     public record CaLog(String path, long lines, boolean chainVerified, List<String> problems) {

@@ -36,11 +36,7 @@ public final class DemoApps implements AutoCloseable {
 
     private final UpLayout layout;
     private final List<HttpServer> servers = new ArrayList<>();
-    private final ExecutorService executor = Executors.newFixedThreadPool(8, r -> {
-        Thread t = new Thread(r, "keel-demo-app");
-        t.setDaemon(true);
-        return t;
-    });
+    private final List<ExecutorService> executors = new ArrayList<>();
 
     private DemoApps(UpLayout layout) {
         this.layout = layout;
@@ -67,6 +63,14 @@ public final class DemoApps implements AutoCloseable {
 
     private void serve(DemoWorkload workload, Handler handler) throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress(layout.host(), layout.appPort(workload)), 64);
+        // One pool per app: frontend waits on orders, which waits on payments; a shared pool could be
+        // exhausted by the waiting callers while their callees queue behind them.
+        ExecutorService executor = Executors.newFixedThreadPool(16, r -> {
+            Thread t = new Thread(r, "keel-demo-" + workload.name());
+            t.setDaemon(true);
+            return t;
+        });
+        executors.add(executor);
         server.setExecutor(executor);
         server.createContext("/", exchange -> {
             try (exchange) {
@@ -162,6 +166,7 @@ public final class DemoApps implements AutoCloseable {
     public void close() {
         servers.forEach(s -> s.stop(0));
         servers.clear();
-        executor.shutdownNow();
+        executors.forEach(ExecutorService::shutdownNow);
+        executors.clear();
     }
 }

@@ -43,6 +43,12 @@ public record SoftHsmToken(Path conf, Path pinFile, Path module, String label) {
         if (Files.exists(conf) && Files.exists(pinFile)) {
             return token;
         }
+        if (Files.exists(tokens) && Files.exists(conf)) {
+            // A token may have been initialized without its PIN being saved: initializing again would make a
+            // second token with the same label, and the first one's keys would be unreachable.
+            throw new IOException(dir + " holds a SoftHSM token without its PIN file (an interrupted first start); "
+                    + "remove " + dir + " and the CA in " + dir.resolveSibling("ca") + " to start over");
+        }
         Files.createDirectories(tokens, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Files.writeString(conf, "directories.tokendir = " + tokens + "\nobjectstore.backend = file\nlog.level = ERROR\n");
         SecureRandom random = new SecureRandom();
@@ -63,7 +69,11 @@ public record SoftHsmToken(Path conf, Path pinFile, Path module, String label) {
             throw new IOException("--hsm needs softhsm2-util (apt-get install softhsm2): " + e.getMessage(), e);
         }
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IOException("softhsm2-util --init-token did not finish within 60 s");
+        }
+        if (process.exitValue() != 0) {
             throw new IOException("softhsm2-util --init-token failed: " + output.replace(userPin, "***").replace(soPin, "***"));
         }
         Path tmp = dir.resolve(".user.pin.tmp");

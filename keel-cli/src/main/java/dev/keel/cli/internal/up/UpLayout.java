@@ -133,7 +133,7 @@ public record UpLayout(Path dir, String host, int basePort, String trustDomain, 
     /** The agent's Workload API socket: in the state directory when the path is short enough, else under /tmp. */
     public Path socket() {
         Path inDir = dir.resolve("agent.sock");
-        if (inDir.toString().length() <= MAX_SOCKET_PATH) {
+        if (inDir.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_SOCKET_PATH) {
             return inDir;
         }
         try {

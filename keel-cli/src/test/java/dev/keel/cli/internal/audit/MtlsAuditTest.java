@@ -105,12 +105,13 @@ class MtlsAuditTest {
         assertThat(s.strictPorts()).isEqualTo(2);
         assertThat(s.strictPortsPercent()).isEqualTo(66.67);
         assertThat(s.passed()).isFalse();
-        assertThat(s.workloadsWithoutAuthorizationPolicy()).containsExactly("batch");
+        assertThat(s.workloadsWithoutAuthorizationPolicy()).as("a DENY alone protects nothing").containsExactly("frontend", "batch");
         assertThat(s.identitiesIssued()).isEqualTo(2);
         assertThat(s.identitiesExpiringWithin24h()).isEqualTo(1);
 
         MtlsAuditReport.WorkloadReport front = report.workloads().get(1);
-        assertThat(front.authorizationPolicies()).containsExactly("istio-system/mesh-deny-debug");
+        assertThat(front.authorizationPolicies()).containsExactly("DENY istio-system/mesh-deny-debug");
+        assertThat(report.workloads().get(0).authorizationPolicies()).containsExactly("ALLOW shop/orders");
         assertThat(front.plaintextPeers()).extracting(MtlsAuditReport.Peer::address).containsExactly("127.0.0.1");
         assertThat(report.workloads().get(0).mtlsSources()).containsExactly("spiffe://cluster.local/ns/shop/sa/frontend");
         assertThat(report.workloads().get(0).mtlsRequests()).as("reporter=source is not inbound traffic").isEqualTo(9);
@@ -140,6 +141,48 @@ class MtlsAuditTest {
         assertThat(half.summary().passed()).isTrue();
         assertThat(audit(List.of(new ProxyTarget("a", a), new ProxyTarget("b", b)), Optional.empty(), Optional.empty(), 50.01)
                 .summary().passed()).isFalse();
+    }
+
+    @Test
+    void oneBadRequestInThirtyThousandDoesNotMeetOneHundredPercentThoughItDisplaysAsOneHundred() throws Exception {
+        String a = proxy("shop", "a", "STRICT",
+                "istio_requests_total{reporter=\"destination\",connection_security_policy=\"mutual_tls\"} 29999\n"
+                        + "istio_requests_total{reporter=\"destination\",connection_security_policy=\"none\"} 1\n", null);
+        MtlsAuditReport report = audit(List.of(new ProxyTarget("a", a)), Optional.empty(), Optional.empty(), 100);
+        assertThat(report.summary().mtlsCoveragePercent()).isEqualTo(100.0);
+        assertThat(report.summary().passed()).isFalse();
+        assertThat(audit(List.of(new ProxyTarget("a", a)), Optional.empty(), Optional.empty(), 99.99).summary().passed())
+                .isTrue();
+    }
+
+    @Test
+    void metricsThatCannotBeReadFailTheGateInsteadOfCountingAsNoTraffic() throws Exception {
+        String broken = proxy("shop", "broken", "PERMISSIVE", null, null);
+        String fine = proxy("shop", "fine", "STRICT",
+                "istio_requests_total{reporter=\"destination\",connection_security_policy=\"mutual_tls\"} 5\n", null);
+        MtlsAuditReport report = audit(List.of(new ProxyTarget("broken", broken), new ProxyTarget("fine", fine)),
+                Optional.empty(), Optional.empty(), 0);
+        assertThat(report.workloads().get(0).reachable()).isFalse();
+        assertThat(report.summary().passed()).isFalse();
+        assertThat(report.findings()).anyMatch(f -> f.subject().equals("broken") && f.message().contains("/metrics"));
+    }
+
+    @Test
+    void identitiesAreX509SvidsAndRevokedOnesAreMarked() throws Exception {
+        Path caDir = Files.createDirectories(tmp.resolve("ca3"));
+        AuditLog log = AuditLog.open(caDir.resolve("audit.log"));
+        log.appendAndWait(AuditRecord.issued(NOW, "c", "spiffe://cluster.local/ns/shop/sa/a", "0a", NOW.plus(Duration.ofDays(1)), "aa"));
+        log.appendAndWait(new AuditRecord(NOW, "c", "spiffe://cluster.local/ns/shop/sa/a", "jwt:1234", NOW.plus(Duration.ofMinutes(5)),
+                "jwt-key:k", AuditRecord.Outcome.ISSUED, null));
+        log.appendAndWait(new AuditRecord(NOW, "operator:x", "spiffe://cluster.local/ns/shop/sa/a", "0a", NOW.plus(Duration.ofDays(1)),
+                "aa", AuditRecord.Outcome.REVOKED, "revoked (keyCompromise)"));
+        log.close();
+        MtlsAuditReport report = audit(List.of(), Optional.of(caDir), Optional.empty(), 0);
+        assertThat(report.identities()).hasSize(1);
+        assertThat(report.identities().get(0).serial()).isEqualTo("0a");
+        assertThat(report.identities().get(0).issuances()).isEqualTo(1);
+        assertThat(report.identities().get(0).revoked()).isTrue();
+        assertThat(report.caAuditLog().chainVerified()).isTrue();
     }
 
     @Test
@@ -182,7 +225,11 @@ class MtlsAuditTest {
                  "labels":{"app":"%s"},"policy_loaded":true,"policy_version":3,"policy_errors":[],
                  "ports":[{"app_port":8080,"listen_port":15006,"protocol":"HTTP","mode":"%s"}]}}
                 """.formatted(namespace, app, namespace, app, mode));
-        bodies.put("/metrics", metrics);
+        if (metrics != null) {
+            bodies.put("/metrics", metrics);
+        } else {
+            bodies.put("/metrics", null);
+        }
         bodies.put("/certs", """
                 {"spiffe_id":"spiffe://cluster.local/ns/%s/sa/%s","expires_in_seconds":100,
                  "chain":[{"serial":"abc","not_after":"2026-11-23T11:00:00Z"}]}
@@ -193,9 +240,11 @@ class MtlsAuditTest {
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8);
         server.createContext("/", exchange -> {
             try (exchange) {
-                String body = bodies.get(exchange.getRequestURI().getPath());
-                byte[] bytes = (body == null ? "not found" : body).getBytes(StandardCharsets.UTF_8);
-                exchange.sendResponseHeaders(body == null ? 404 : 200, bytes.length);
+                String path = exchange.getRequestURI().getPath();
+                String body = bodies.get(path);
+                int status = body != null ? 200 : bodies.containsKey(path) ? 500 : 404;
+                byte[] bytes = (body == null ? "no" : body).getBytes(StandardCharsets.UTF_8);
+                exchange.sendResponseHeaders(status, bytes.length);
                 try (OutputStream out = exchange.getResponseBody()) {
                     out.write(bytes);
                 }
