@@ -308,7 +308,7 @@ final class UpCommand implements Callable<Integer> {
         Map<String, String> agentAddresses = new LinkedHashMap<>();
         agentAddresses.put("workload_api", "unix://" + layout.socket());
         agentAddresses.put("admin", "http://" + layout.host() + ":" + layout.agentAdminPort());
-        return new UpState(ProcessHandle.current().pid(), started.toString(), layout.trustDomain(), custody,
+        return new UpState(ProcessHandle.current().pid(), UpState.ownStart(), started.toString(), layout.trustDomain(), custody,
                 layout.policyDir().toString(), policySource.toAbsolutePath().normalize().toString(),
                 new UpState.Component("ca", ca.pid(), ca.log().toString(), caAddresses),
                 new UpState.Component("agent", agent.pid(), agent.log().toString(), agentAddresses),

@@ -14,7 +14,7 @@ import java.util.Optional;
  * What a running {@code keel up} wrote to {@code .keel/up.json}: its processes and where they listen.
  * {@code keel status} and {@code keel audit mtls} find the mesh through it.
  */
-public record UpState(long pid, String started, String trustDomain, String keyCustody, String policyDirectory,
+public record UpState(long pid, String pidStarted, String started, String trustDomain, String keyCustody, String policyDirectory,
         String policySource, Component ca, Component agent, int tokenIssuerPort, List<Workload> workloads) {
 
     public static final String FILE = "up.json";
@@ -61,8 +61,18 @@ public record UpState(long pid, String started, String trustDomain, String keyCu
         }
     }
 
-    /** Whether the {@code keel up} that wrote this is still running. */
+    /**
+     * Whether the {@code keel up} that wrote this is still running: its pid alive and started when it
+     * was (after a crash or reboot the pid may belong to another process by now).
+     */
     public boolean running() {
-        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                .map(p -> pidStarted == null || p.info().startInstant().map(Object::toString).orElse("").equals(pidStarted))
+                .orElse(false);
+    }
+
+    /** When this process started, as {@link #running} compares it. */
+    public static String ownStart() {
+        return ProcessHandle.current().info().startInstant().map(Object::toString).orElse(null);
     }
 }
