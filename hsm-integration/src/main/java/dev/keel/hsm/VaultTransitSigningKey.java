@@ -160,6 +160,12 @@ public final class VaultTransitSigningKey implements SigningKey {
         String what = "Vault transit key " + mount + "/" + key;
         try {
             JsonObject data = session.read(what, mount + "/keys/" + key);
+            // Custody means the key cannot leave Vault: a key someone made exportable (or backed up in
+            // plaintext) is not a CA key, whoever created it.
+            if (data.getBoolean("exportable", false) || data.getBoolean("allow_plaintext_backup", false)) {
+                throw new IOException(what + ": is exportable or allows plaintext backup; a CA key must be created "
+                        + "with exportable=false and allow_plaintext_backup=false");
+            }
             int latest = data.getInt("latest_version", 0);
             int version = pinned > 0 ? pinned : latest;
             JsonValue keys = data.get("keys");

@@ -90,6 +90,15 @@ class VaultTransitSigningKeyTest {
     }
 
     @Test
+    void anExportableKeyIsNotACaKeyWhoeverMadeIt() throws Exception {
+        vault.createKey("made-by-someone", KeyType.EC_P256);
+        vault.makeExportable("made-by-someone");
+        assertThatThrownBy(() -> VaultTransitSigningKey.builder(vault.address(), "made-by-someone").trustedCertificatesPem(vault.caPem())
+                .credentials(VaultCredentials.token(vault.rootToken)).openOrCreate(KeyType.EC_P256))
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("exportable");
+    }
+
+    @Test
     void aTimeoutIsUnavailable() throws Exception {
         VaultTransitSigningKey key = key(VaultCredentials.token(vault.rootToken)).timeout(Duration.ofSeconds(1))
                 .retries(2, Duration.ofMillis(10)).open();

@@ -128,6 +128,13 @@ public final class FakeVault implements AutoCloseable {
         keys.put(name, new CopyOnWriteArrayList<>(List.of(KeyPairs.generate(type))));
     }
 
+    /** {@code vault write transit/keys/<name>/config exportable=true}: the key may now leave Vault. */
+    public void makeExportable(String name) {
+        exportable.add(name);
+    }
+
+    private final java.util.Set<String> exportable = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     /** The number of versions of Transit key {@code name} (0 if there is none). */
     public int versions(String name) {
         List<KeyPair> versions = keys.get(name);
@@ -254,7 +261,7 @@ public final class FakeVault implements AutoCloseable {
         };
         List<KeyPair> versions = keys.get(name);
         StringBuilder json = new StringBuilder("{\"data\":{\"name\":\"" + name + "\",\"type\":\"" + type
-                + "\",\"exportable\":false,\"latest_version\":" + versions.size() + ",\"min_decryption_version\":1,\"keys\":{");
+                + "\",\"exportable\":" + exportable.contains(name) + ",\"latest_version\":" + versions.size() + ",\"min_decryption_version\":1,\"keys\":{");
         for (int v = 1; v <= versions.size(); v++) {
             String pem = Pem.encode("PUBLIC KEY", versions.get(v - 1).getPublic().getEncoded()).replace("\n", "\\n");
             json.append(v > 1 ? "," : "").append("\"").append(v).append("\":{\"creation_time\":\"2026-11-23T00:00:00Z\",")
