@@ -1,5 +1,6 @@
 package dev.keel.ca.crl;
 
+import dev.keel.ca.internal.GuardedFile;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.file.Path;
@@ -92,9 +93,9 @@ public final class RevocationList {
     public record Added(Revocation revocation, boolean added) {
     }
 
-    private final LockedFile file;
+    private final GuardedFile file;
 
-    private RevocationList(LockedFile file) {
+    private RevocationList(GuardedFile file) {
         this.file = file;
     }
 
@@ -104,7 +105,7 @@ public final class RevocationList {
      */
     public static RevocationList open(Path caDir) {
         Objects.requireNonNull(caDir, "caDir");
-        return new RevocationList(new LockedFile(caDir.resolve(FILE)));
+        return new RevocationList(new GuardedFile(caDir.resolve(FILE), caDir.resolve(FILE + ".lock")));
     }
 
     public Path file() {

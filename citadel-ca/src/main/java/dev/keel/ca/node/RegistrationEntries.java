@@ -1,5 +1,6 @@
 package dev.keel.ca.node;
 
+import dev.keel.ca.internal.GuardedFile;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,4 +1,4 @@
-package dev.keel.ca.node;
+package dev.keel.ca.internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -20,7 +20,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A small state file in the CA's data directory that two processes change: the server (consuming
- * join tokens) and the CLI (creating tokens and entries). Every read-modify-write runs under
+ * join tokens, taking queued revocations) and the CLI (creating tokens, entries and revocations). Every read-modify-write runs under
  * {@link #locked}, which holds an exclusive {@link FileLock} on a separate lock file, so it
  * serializes with other processes, and a JVM-wide lock for the same path first, because a
  * {@code FileLock} is held per process and a second {@code lock()} from the same JVM throws
@@ -31,21 +31,21 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>The lock file is a separate file because the data file is replaced by rename: a lock on it
  * would be a lock on an inode that is about to be unlinked. Thread-safe.
  */
-final class GuardedFile {
+public final class GuardedFile {
 
     /** Locks by absolute lock-file path, shared by every instance in this JVM. */
     private static final ConcurrentHashMap<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
 
     /** Bounds what a reader loads into memory; the stores' files are kilobytes. */
-    static final long MAX_BYTES = 16L * 1024 * 1024;
+    public static final long MAX_BYTES = 16L * 1024 * 1024;
 
     /** What a file looked like: changes when it is replaced (new inode) or edited in place. */
-    record Stamp(Object fileKey, long modifiedNanos, long size) {
-        static final Stamp MISSING = new Stamp("missing", -1, -1);
+    public record Stamp(Object fileKey, long modifiedNanos, long size) {
+        public static final Stamp MISSING = new Stamp("missing", -1, -1);
     }
 
     @FunctionalInterface
-    interface Action<T> {
+    public interface Action<T> {
         T run() throws IOException;
     }
 
@@ -53,7 +53,7 @@ final class GuardedFile {
     private final Path lockFile;
     private final ReentrantLock jvmLock;
 
-    GuardedFile(Path file, Path lockFile) {
+    public GuardedFile(Path file, Path lockFile) {
         this.file = Objects.requireNonNull(file, "file").toAbsolutePath().normalize();
         this.lockFile = Objects.requireNonNull(lockFile, "lockFile").toAbsolutePath().normalize();
         this.jvmLock = JVM_LOCKS.computeIfAbsent(canonical(this.lockFile), p -> new ReentrantLock());
@@ -68,12 +68,12 @@ final class GuardedFile {
         }
     }
 
-    Path path() {
+    public Path path() {
         return file;
     }
 
     /** Runs {@code action} holding the JVM-wide and the inter-process lock; blocks until both are free. */
-    <T> T locked(Action<T> action) throws IOException {
+    public <T> T locked(Action<T> action) throws IOException {
         jvmLock.lock();
         try {
             Files.createDirectories(lockFile.getParent());
@@ -87,7 +87,7 @@ final class GuardedFile {
     }
 
     /** The content, or empty when the file does not exist. */
-    Optional<byte[]> read() throws IOException {
+    public Optional<byte[]> read() throws IOException {
         try {
             long size = Files.size(file);
             if (size > MAX_BYTES) {
@@ -100,7 +100,7 @@ final class GuardedFile {
     }
 
     /** Identifies the file's current version cheaply (one stat), for reload-on-change. */
-    Stamp stamp() throws IOException {
+    public Stamp stamp() throws IOException {
         try {
             BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
             Object key = attributes.fileKey() == null ? "no-key" : attributes.fileKey();
@@ -115,7 +115,7 @@ final class GuardedFile {
      * Replaces the file's content durably: temporary file (owner read/write only), fsync, atomic
      * rename, fsync of the directory. Call under {@link #locked}.
      */
-    void replace(byte[] content) throws IOException {
+    public void replace(byte[] content) throws IOException {
         if (!jvmLock.isHeldByCurrentThread()) {
             throw new IllegalStateException("replace() outside locked()");
         }
