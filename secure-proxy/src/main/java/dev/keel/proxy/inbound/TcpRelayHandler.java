@@ -4,11 +4,9 @@ import dev.keel.authz.AuthzRequest;
 import dev.keel.authz.Decision;
 import dev.keel.authz.Protocol;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
+import dev.keel.proxy.upstream.Relay;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -96,7 +94,7 @@ final class TcpRelayHandler extends ChannelInboundHandlerAdapter {
             services.metrics().tcpOpened(labels);
             Object m;
             while ((m = early.poll()) != null) {
-                received += size(m);
+                received += Relay.size(m);
                 app.write(m);
             }
             app.flush();
@@ -122,21 +120,12 @@ final class TcpRelayHandler extends ChannelInboundHandlerAdapter {
             early.add(msg);
             return;
         }
-        received += size(msg);
-        app.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
-            if (f.isSuccess()) {
-                inbound.read();
-            } else {
-                f.channel().close();
-            }
-        });
+        received += Relay.forward(msg, app, inbound);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (app != null && app.isActive()) {
-            app.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        }
+        Relay.closeAfterFlush(app);
         releaseEarly();
         finish("-");
         ctx.fireChannelInactive();
@@ -169,29 +158,16 @@ final class TcpRelayHandler extends ChannelInboundHandlerAdapter {
         services.accessLog().log(log);
     }
 
-    private static long size(Object msg) {
-        return msg instanceof ByteBuf b ? b.readableBytes() : 0;
-    }
-
     /** The app connection: relays back to the caller. */
     private final class AppSide extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            sent += size(msg);
-            inbound.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
-                if (f.isSuccess()) {
-                    app.read();
-                } else {
-                    f.channel().close();
-                }
-            });
+            sent += Relay.forward(msg, inbound, app);
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            if (inbound.isActive()) {
-                inbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-            }
+            Relay.closeAfterFlush(inbound);
         }
 
         @Override

@@ -4,10 +4,8 @@ import dev.keel.identity.SpiffeId;
 import dev.keel.proxy.ProxyMetrics;
 import dev.keel.proxy.outbound.RouteTable.Route;
 import dev.keel.proxy.outbound.UpstreamConnector.Alpn;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
+import dev.keel.proxy.upstream.Relay;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
@@ -85,19 +83,12 @@ final class TcpOutboundHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
-        received += size(msg);
-        upstream.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
-            if (f.isSuccess()) {
-                app.read();
-            } else {
-                f.channel().close();
-            }
-        });
+        received += Relay.forward(msg, upstream, app);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        closeAfterFlush(upstream);
+        Relay.closeAfterFlush(upstream);
         finish();
         ctx.fireChannelInactive();
     }
@@ -116,33 +107,16 @@ final class TcpOutboundHandler extends ChannelInboundHandlerAdapter {
         metrics.tcpClosed(connectionLabels, sent, received);
     }
 
-    private static void closeAfterFlush(Channel channel) {
-        if (channel != null && channel.isActive()) {
-            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        }
-    }
-
-    private static long size(Object msg) {
-        return msg instanceof ByteBuf buf ? buf.readableBytes() : 0;
-    }
-
     /** The destination side: relays back to the app. */
     private final class UpstreamSide extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            sent += size(msg);
-            app.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
-                if (f.isSuccess()) {
-                    upstream.read();
-                } else {
-                    f.channel().close();
-                }
-            });
+            sent += Relay.forward(msg, app, upstream);
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            closeAfterFlush(app);
+            Relay.closeAfterFlush(app);
             ctx.fireChannelInactive();
         }
 
