@@ -35,7 +35,9 @@ public final class AuthzRequest {
     private final String method;
     private final String path;
     private final String host;
-    private final Map<String, String> headers;
+    /** Null when the headers came as a {@link RequestHeaders} view, until {@link #headers()} asks for them. */
+    private Map<String, String> headers;
+    private final RequestHeaders headerView;
     private final String requestPrincipal;
     private final List<String> audiences;
     private final String presenter;
@@ -68,7 +70,8 @@ public final class AuthzRequest {
         this.method = b.method;
         this.path = b.path;
         this.host = b.host;
-        this.headers = Map.copyOf(b.headers);
+        this.headerView = b.headerView;
+        this.headers = b.headerView == null ? Map.copyOf(b.headers) : null;
         this.requestPrincipal = b.requestPrincipal;
         this.audiences = List.copyOf(b.audiences);
         this.presenter = b.presenter;
@@ -150,7 +153,17 @@ public final class AuthzRequest {
 
     /** Headers by lower-case name; duplicates joined with {@code ,}. */
     public Map<String, String> headers() {
-        return headers;
+        Map<String, String> h = headers;
+        if (h == null) {
+            h = Map.copyOf(headerView.toMap());
+            headers = h;
+        }
+        return h;
+    }
+
+    /** The header {@code lowerCaseName} (duplicates joined with {@code ,}), or null: what a policy's condition reads. */
+    public String header(String lowerCaseName) {
+        return headerView != null ? headerView.joined(lowerCaseName) : headers.get(lowerCaseName);
     }
 
     /** {@code <iss>/<sub>} of the validated JWT, or null. */
@@ -238,6 +251,7 @@ public final class AuthzRequest {
         private String path;
         private String host;
         private final Map<String, String> headers = new HashMap<>();
+        private RequestHeaders headerView;
         private String requestPrincipal;
         private final List<String> audiences = new ArrayList<>();
         private String presenter;
@@ -263,6 +277,21 @@ public final class AuthzRequest {
 
         public Builder sourceIp(String ip) {
             this.sourceIp = ip(ip, "sourceIp");
+            return this;
+        }
+
+        /**
+         * The source address already parsed (4 or 16 bytes), e.g. once per connection by the proxy; not
+         * copied, so it must not change afterwards.
+         */
+        public Builder sourceIp(byte[] address) {
+            this.sourceIp = address(address, "sourceIp");
+            return this;
+        }
+
+        /** As {@link #sourceIp(byte[])} for the destination address. */
+        public Builder destinationIp(byte[] address) {
+            this.destinationIp = address(address, "destinationIp");
             return this;
         }
 
@@ -310,10 +339,25 @@ public final class AuthzRequest {
             return this;
         }
 
+        /**
+         * The request's headers as a view read in place, instead of {@link #header} calls; the view must not
+         * change until the decision is made.
+         */
+        public Builder headers(RequestHeaders view) {
+            if (!headers.isEmpty()) {
+                throw new IllegalStateException("headers: already given one by one");
+            }
+            this.headerView = Objects.requireNonNull(view, "view");
+            return this;
+        }
+
         /** Adds a header; a repeated name is joined with {@code ,}. */
         public Builder header(String name, String value) {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(value, "value");
+            if (headerView != null) {
+                throw new IllegalStateException("header: the headers were given as a view");
+            }
             headers.merge(name.toLowerCase(Locale.ROOT), value, (a, b) -> a + "," + b);
             return this;
         }
@@ -347,6 +391,13 @@ public final class AuthzRequest {
 
         public AuthzRequest build() {
             return new AuthzRequest(this);
+        }
+
+        private static byte[] address(byte[] address, String field) {
+            if (address != null && address.length != 4 && address.length != 16) {
+                throw new IllegalArgumentException(field + ": " + address.length + " bytes (expected: 4 or 16)");
+            }
+            return address;
         }
 
         private static byte[] ip(String ip, String field) {

@@ -167,7 +167,7 @@ final class Compiler {
         String label = at + "." + (negated ? "notValues" : "values") + " (" + key + ")";
         if (key.startsWith("request.headers[") && key.endsWith("]")) {
             String name = key.substring("request.headers[".length(), key.length() - 1).toLowerCase(Locale.ROOT);
-            f.str(out, label, values, negated, true, false, false, r -> r.headers().get(name));
+            f.str(out, label, values, negated, true, false, false, r -> r.header(name));
             return;
         }
         if (key.startsWith("request.auth.claims[") && key.endsWith("]")) {

@@ -242,6 +242,42 @@ class MatchingTest {
         assertThat(allowed(absent, http().header("X-Debug", ""))).as("presence counts an empty header").isFalse();
     }
 
+    /** A map-backed {@link RequestHeaders} view, as a proxy's own header list would be. */
+    private static RequestHeaders view(Map<String, String> joined) {
+        return new RequestHeaders() {
+            @Override
+            public String joined(String lowerCaseName) {
+                return joined.get(lowerCaseName);
+            }
+
+            @Override
+            public Map<String, String> toMap() {
+                return joined;
+            }
+        };
+    }
+
+    @Test
+    @DisplayName("Headers given as a view read in place decide exactly as headers given one by one")
+    void headerView() {
+        DecisionProgram p = allowWhen("""
+                - when:
+                  - key: request.headers[X-Tenant]
+                    values: ["acme-*"]
+                    notValues: ["acme-test"]""");
+        assertThat(allowed(p, http().headers(view(Map.of("x-tenant", "acme-prod"))))).isTrue();
+        assertThat(allowed(p, http().headers(view(Map.of("x-tenant", "acme-test"))))).isFalse();
+        assertThat(allowed(p, http().headers(view(Map.of())))).isFalse();
+        AuthzRequest r = http().headers(view(Map.of("x-tenant", "acme-prod", "accept", "*/*"))).build();
+        assertThat(r.header("x-tenant")).isEqualTo("acme-prod");
+        assertThat(r.headers()).containsExactlyInAnyOrderEntriesOf(Map.of("x-tenant", "acme-prod", "accept", "*/*"));
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> http().header("a", "b").headers(view(Map.of()))))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("headers");
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(
+                () -> http().sourceIp(new byte[] {1, 2, 3}))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("sourceIp: 3 bytes (expected: 4 or 16)");
+    }
+
     @Test
     @DisplayName("Conditions: source.ip, remote.ip, destination.ip, destination.port, connection.sni")
     void connectionKeys() {
