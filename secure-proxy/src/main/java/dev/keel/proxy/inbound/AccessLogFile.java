@@ -68,14 +68,8 @@ public final class AccessLogFile implements Consumer<String>, AutoCloseable {
                 return;
             }
             int n = line.length();
-            if (length + n + 1 > MAX_BUFFERED_BYTES) {
-                dropped.incrementAndGet();
+            if (!room(n)) {
                 return;
-            }
-            if (length + n + 1 > buffer.length) {
-                byte[] bigger = new byte[Math.min(MAX_BUFFERED_BYTES, Math.max(buffer.length * 2, length + n + 1))];
-                System.arraycopy(buffer, 0, bigger, 0, length);
-                buffer = bigger;
             }
             // Access log lines are JSON built by AccessLog with every non-ASCII character escaped.
             for (int i = 0; i < n; i++) {
@@ -88,6 +82,40 @@ public final class AccessLogFile implements Consumer<String>, AutoCloseable {
         if (flushNow) {
             flushQuietly();
         }
+    }
+
+    /** As {@link #accept(String)} for a line already in ASCII bytes ({@code line[0..length)}). */
+    void acceptAscii(byte[] line, int n) {
+        boolean flushNow;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            if (!room(n)) {
+                return;
+            }
+            System.arraycopy(line, 0, buffer, length, n);
+            length += n;
+            buffer[length++] = '\n';
+            flushNow = length >= FLUSH_BYTES;
+        }
+        if (flushNow) {
+            flushQuietly();
+        }
+    }
+
+    /** Makes room for a line of {@code n} bytes and its newline; false (and counted) when it must be dropped. Holds the lock. */
+    private boolean room(int n) {
+        if (length + n + 1 > MAX_BUFFERED_BYTES) {
+            dropped.incrementAndGet();
+            return false;
+        }
+        if (length + n + 1 > buffer.length) {
+            byte[] bigger = new byte[Math.min(MAX_BUFFERED_BYTES, Math.max(buffer.length * 2, length + n + 1))];
+            System.arraycopy(buffer, 0, bigger, 0, length);
+            buffer = bigger;
+        }
+        return true;
     }
 
     /** Lines dropped because the file could not keep up. */

@@ -9,20 +9,12 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpRequestDecoder;
-import io.netty.handler.codec.http.HttpResponseEncoder;
-import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.flush.FlushConsolidationHandler;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -32,7 +24,6 @@ import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SNIServerName;
@@ -67,8 +58,7 @@ final class InboundInitializer extends ChannelInitializer<SocketChannel> {
         ch.attr(ConnectionInfo.KEY).set(info);
         ProxyConfig.Limits limits = services.config().limits();
         ChannelPipeline p = ch.pipeline();
-        p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
-        p.addLast("idle-close", new IdleCloser());
+        p.addLast("idle", new IdleTimeout(limits.idleTimeout().toMillis()));
         Mode mode = services.pipelines().current().mode(spec.targetPort());
         switch (mode) {
             case STRICT -> addTls(ch, info, true);
@@ -98,15 +88,11 @@ final class InboundInitializer extends ChannelInitializer<SocketChannel> {
         ch.pipeline().addLast("tcp", new TcpRelayHandler(services, info));
     }
 
+    /** Requests decoded on the bytes, whole; responses written as bytes (no HTTP message objects either way). */
     void addHttp1(Channel ch, ConnectionInfo info) {
-        ProxyConfig.Limits limits = services.config().limits();
         ChannelPipeline p = ch.pipeline();
-        p.addLast("h1-guard", new Http1Guard(services, info));
-        p.addLast("h1-decoder", new HttpRequestDecoder(limits.maxHeaderBytes(), limits.maxHeaderBytes(), 16 * 1024));
-        p.addLast("h1-encoder", new HttpResponseEncoder());
-        p.addLast("h1-keepalive", new HttpServerKeepAliveHandler());
-        p.addLast("h1-aggregator", new BodyLimit(services, info, false));
-        p.addLast("h1-request", new HttpRequestHandler(services, info, false));
+        p.addLast("h1-decoder", new Http1RequestDecoder(services, info));
+        p.addLast("h1-server", new Http1ServerHandler(new RequestFlow(services, info)));
     }
 
     void addHttp2(Channel ch, ConnectionInfo info) {
@@ -124,14 +110,9 @@ final class InboundInitializer extends ChannelInitializer<SocketChannel> {
                         .maxHeaderListSize(limits.maxHeaderBytes()))
                 .validateHeaders(true)
                 .build());
-        p.addLast("h2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-            @Override
-            protected void initChannel(Http2StreamChannel stream) {
-                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true),
-                        new BodyLimit(services, info, true),
-                        new HttpRequestHandler(services, info, true));
-            }
-        }));
+        // One handler for every stream of the connection, on the frames: no child channel, pipeline or
+        // HTTP/1 message objects per stream.
+        p.addLast("h2-request", new Http2RequestHandler(services, info, new RequestFlow(services, info)));
     }
 
     /** After the handshake: the peer's identity, then the protocol ALPN chose (http/1.1 without ALPN). */
@@ -221,18 +202,6 @@ final class InboundInitializer extends ChannelInitializer<SocketChannel> {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
         } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** Closes a connection idle for the configured time. */
-    private static final class IdleCloser extends io.netty.channel.ChannelInboundHandlerAdapter {
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-            if (evt instanceof IdleStateEvent) {
-                ctx.close();
-                return;
-            }
-            super.userEventTriggered(ctx, evt);
         }
     }
 }

@@ -9,7 +9,7 @@ import dev.keel.proxy.ProxyConfig;
 import dev.keel.proxy.ProxyMetrics;
 import dev.keel.proxy.pipeline.PipelineHolder;
 import dev.keel.proxy.pipeline.PipelineSettings;
-import dev.keel.proxy.upstream.UpstreamPool;
+import dev.keel.proxy.upstream.Http1ConnectionPool;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
@@ -71,7 +71,7 @@ public final class InboundProxy implements AutoCloseable {
     private PipelineHolder pipelines;
     private EventLoopGroup boss;
     private EventLoopGroup workers;
-    private UpstreamPool upstream;
+    private Http1ConnectionPool upstream;
     private PlaintextPeers plaintextPeers;
     private int mainPort = -1;
 
@@ -116,8 +116,9 @@ public final class InboundProxy implements AutoCloseable {
         // thread (a proxy pinned to a core) a separate acceptor would only add a thread hop per connection.
         workers = epoll ? new EpollEventLoopGroup(config.workerThreads()) : new NioEventLoopGroup(config.workerThreads());
         boss = workers;
-        upstream = new UpstreamPool(clientType, 64 * 1024 * 1024, Duration.ofSeconds(5), Duration.ofSeconds(60));
-        InboundServices services = new InboundServices(config, pipelines, tls, metrics, upstream, new AccessLog(accessLogSink), clock);
+        upstream = new Http1ConnectionPool(clientType, 64 * 1024 * 1024, Duration.ofSeconds(5), Duration.ofSeconds(60));
+        InboundServices services = new InboundServices(config, pipelines, tls, metrics, upstream,
+                new AccessLog(accessLogSink), clock);
         plaintextPeers = services.plaintextPeers();
         try {
             ProxyConfig.Inbound in = config.inbound();

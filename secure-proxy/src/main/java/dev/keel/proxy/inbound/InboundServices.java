@@ -4,7 +4,7 @@ import dev.keel.proxy.audit.PlaintextPeers;
 import dev.keel.proxy.ProxyConfig;
 import dev.keel.proxy.ProxyMetrics;
 import dev.keel.proxy.pipeline.PipelineHolder;
-import dev.keel.proxy.upstream.UpstreamPool;
+import dev.keel.proxy.upstream.Http1ConnectionPool;
 import java.time.Clock;
 import java.util.Objects;
 
@@ -18,7 +18,7 @@ final class InboundServices {
     private final PipelineHolder pipelines;
     private final ServerTlsContexts tls;
     private final ProxyMetrics metrics;
-    private final UpstreamPool upstream;
+    private final Http1ConnectionPool upstream;
     private final AccessLog accessLog;
     private final Clock clock;
     private final String ownSpiffeId;
@@ -27,7 +27,7 @@ final class InboundServices {
     private final PlaintextPeers plaintextPeers = PlaintextPeers.create();
 
     InboundServices(ProxyConfig config, PipelineHolder pipelines, ServerTlsContexts tls, ProxyMetrics metrics,
-            UpstreamPool upstream, AccessLog accessLog, Clock clock) {
+            Http1ConnectionPool upstream, AccessLog accessLog, Clock clock) {
         this.config = Objects.requireNonNull(config, "config");
         this.pipelines = pipelines;
         this.tls = tls;
@@ -60,7 +60,8 @@ final class InboundServices {
         return metrics;
     }
 
-    UpstreamPool upstream() {
+    /** Keep-alive HTTP/1.1 connections to the app. */
+    Http1ConnectionPool upstream() {
         return upstream;
     }
 
