@@ -12,7 +12,7 @@
 #      KEEL_JAR (default keel-cli/target/keel.jar, rebuilt when older than the proxy's sources)
 #      ACCESS_LOG=file|off (default file: one JSON line per request to $BENCH_WORK/keel/access.log,
 #      written in 100 ms batches with `--access-log`; nginx and HAProxy run with access logs off)
-#      WARMUP=30 (seconds of h2 and of HTTP/1.1 load on the Keel proxy before its suite, so that it is
+#      WARMUP=30 (seconds of h2 and of HTTP/1.1 load, with 5 s of new connections between, on the Keel proxy before its suite, so that it is
 #      measured with its hot path compiled, as it runs in production; 0 = none)
 #      NICE=0 (run everything this script starts, peers included, at this nice level; e.g. -5 on a
 #      machine shared with builds, so that the proxies and load generators get their cores)
@@ -153,8 +153,11 @@ denied=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$BENCH_WORK/pki/ca.pem
 echo "keel pid $KEEL_PID: GET / -> $ok, GET /admin/x -> $denied (expected 200, 403); RSS at start ${RSS_START} KB"
 [ "$ok" = 200 ] && [ "$denied" = 403 ] || { echo "unexpected authorization result"; exit 1; }
 if [ "$WARMUP" -gt 0 ]; then
-  say "keel warm-up: ${WARMUP}s h2, ${WARMUP}s HTTP/1.1 (not recorded)"
+  say "keel warm-up: ${WARMUP}s h2, 5s new connections, ${WARMUP}s HTTP/1.1 (not recorded)"
   D="$WARMUP" WARM=0 OUTDIR="$OUTDIR/warmup" "$BENCH/run-h2load.sh" "127.0.0.1:$KEEL_PORT" keel-warmup-h2 >/dev/null || true
+  # New connections too: the handshake and close paths are then compiled before the suite, instead of
+  # deoptimizing the steady-state code in the middle of its first measured run.
+  D=5 WARM=0 CLOSE=1 OUTDIR="$OUTDIR/warmup" "$BENCH/run-wrk.sh" "127.0.0.1:$KEEL_PORT" keel-warmup-newconn >/dev/null || true
   D="$WARMUP" WARM=0 OUTDIR="$OUTDIR/warmup" "$BENCH/run-wrk.sh" "127.0.0.1:$KEEL_PORT" keel-warmup-h1 >/dev/null || true
 fi
 RSS_WARM=$(rss_kb "$KEEL_PID")
