@@ -108,26 +108,22 @@ public final class HeaderList implements RequestHeaders {
 
     /** Removes every field named {@code lowerCaseName}; true when there was one. */
     public boolean remove(String lowerCaseName) {
-        int w = 0;
-        for (int r = 0; r < size; r++) {
-            if (!names[r].equals(lowerCaseName)) {
-                names[w] = names[r];
-                values[w] = values[r];
-                w++;
-            }
-        }
-        boolean removed = w != size;
-        Arrays.fill(names, w, size, null);
-        Arrays.fill(values, w, size, null);
-        size = w;
-        return removed;
+        int before = size;
+        compact(0, lowerCaseName, null);
+        return size != before;
     }
 
     /** Removes every field whose name passes {@code nameTest}, keeping the order of the rest. */
     public void removeIf(Predicate<String> nameTest) {
-        int w = 0;
-        for (int r = 0; r < size; r++) {
-            if (!nameTest.test(names[r])) {
+        compact(0, null, nameTest);
+    }
+
+    /** Drops, from index {@code from} on, the fields named {@code name} (or passing {@code test}), keeping order. */
+    private void compact(int from, String name, Predicate<String> test) {
+        int w = from;
+        for (int r = from; r < size; r++) {
+            boolean drop = name != null ? names[r].equals(name) : test.test(names[r]);
+            if (!drop) {
                 names[w] = names[r];
                 values[w] = values[r];
                 w++;
@@ -154,7 +150,7 @@ public final class HeaderList implements RequestHeaders {
                 values[i] = value;
                 for (int j = i + 1; j < size; j++) {
                     if (names[j].equals(lowerCaseName)) {
-                        removeFrom(j, lowerCaseName);
+                        compact(j, lowerCaseName, null);
                         break;
                     }
                 }
@@ -162,20 +158,6 @@ public final class HeaderList implements RequestHeaders {
             }
         }
         add(lowerCaseName, value);
-    }
-
-    private void removeFrom(int from, String lowerCaseName) {
-        int w = from;
-        for (int r = from; r < size; r++) {
-            if (!names[r].equals(lowerCaseName)) {
-                names[w] = names[r];
-                values[w] = values[r];
-                w++;
-            }
-        }
-        Arrays.fill(names, w, size, null);
-        Arrays.fill(values, w, size, null);
-        size = w;
     }
 
     /** Bytes of the fields as HTTP/1.1 would carry them ({@code name: value\r\n} each). */

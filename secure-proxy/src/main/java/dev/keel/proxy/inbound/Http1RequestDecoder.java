@@ -1,5 +1,9 @@
 package dev.keel.proxy.inbound;
 
+import static dev.keel.proxy.http.HttpBytes.hexValue;
+import static dev.keel.proxy.http.HttpBytes.isDigit;
+import static dev.keel.proxy.http.HttpBytes.isOws;
+
 import dev.keel.proxy.http.HeaderList;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
@@ -440,7 +444,8 @@ final class Http1RequestDecoder extends ByteToMessageDecoder {
         if (expectContinue && !in.isReadable()) {
             writeContinue(ctx);
         }
-        body = ctx.alloc().buffer((int) contentLength);
+        // Grown as bytes arrive: a declared length alone must not reserve memory (many stalled bodies would).
+        body = ctx.alloc().buffer((int) Math.min(contentLength, in.readableBytes() + 64 * 1024), (int) contentLength);
         remaining = contentLength;
         state = State.FIXED_BODY;
         return true;
@@ -715,27 +720,6 @@ final class Http1RequestDecoder extends ByteToMessageDecoder {
             scratch = new byte[Math.max(length, scratch.length * 2)];
         }
         return scratch;
-    }
-
-    private static int hexValue(byte b) {
-        if (b >= '0' && b <= '9') {
-            return b - '0';
-        }
-        if (b >= 'a' && b <= 'f') {
-            return b - 'a' + 10;
-        }
-        if (b >= 'A' && b <= 'F') {
-            return b - 'A' + 10;
-        }
-        return -1;
-    }
-
-    private static boolean isOws(byte b) {
-        return b == ' ' || b == '\t';
-    }
-
-    private static boolean isDigit(byte b) {
-        return b >= '0' && b <= '9';
     }
 
     private static boolean isCrOrLf(byte b) {

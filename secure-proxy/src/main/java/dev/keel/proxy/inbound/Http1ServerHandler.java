@@ -33,6 +33,8 @@ final class Http1ServerHandler extends ChannelInboundHandlerAdapter implements R
     private ChannelHandlerContext ctx;
     /** The request being answered, or null when idle. */
     private InboundRequest current;
+    /** A response that closes the connection has been written: nothing more is dispatched. */
+    private boolean closing;
 
     Http1ServerHandler(RequestStages stages) {
         this.stages = stages;
@@ -45,8 +47,13 @@ final class Http1ServerHandler extends ChannelInboundHandlerAdapter implements R
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof InboundRequest) && !(msg instanceof Http1Rejection)) {
-            ReferenceCountUtil.release(msg);
+        if (!(msg instanceof InboundRequest) && !(msg instanceof Http1Rejection) || closing) {
+            // After a response that closes the connection, requests decoded behind it are not served.
+            if (msg instanceof InboundRequest r) {
+                r.release();
+            } else {
+                ReferenceCountUtil.release(msg);
+            }
             return;
         }
         if (current != null || !pending.isEmpty()) {
@@ -72,6 +79,7 @@ final class Http1ServerHandler extends ChannelInboundHandlerAdapter implements R
         h.add("content-type", "text/plain");
         ByteBuf out = head(r.status(), r.reason(), h, body.length, true, false);
         out.writeBytes(body);
+        closing = true;
         ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
         releasePending();
     }
@@ -103,6 +111,7 @@ final class Http1ServerHandler extends ChannelInboundHandlerAdapter implements R
             out = body;
         }
         if (!keepAlive) {
+            closing = true;
             ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
             releasePending();
             return headBytes;

@@ -125,6 +125,11 @@ final class Http2RequestHead {
             // a connection) are converted once per connection, not once per request.
             String n = name.toString();
             String v = value.toString();
+            if (!fieldValue(v)) {
+                // HPACK carries any octet; these bytes would end the field (or the request) in the
+                // HTTP/1.1 bytes sent to the app: header injection, smuggling, a forged XFCC.
+                return malformed("invalid character in the value of " + n);
+            }
             if (n.equals("cookie")) {
                 if (cookie != null) {
                     cookie = cookie + "; " + v;
@@ -150,11 +155,20 @@ final class Http2RequestHead {
         if (method == null || method.isEmpty()) {
             return malformed("missing :method");
         }
+        if (!token(method)) {
+            return malformed("invalid :method");
+        }
         if (method.equals("CONNECT")) {
             return new Http2RequestHead(405, "-", "CONNECT is not supported");
         }
         if (path == null || path.isEmpty()) {
             return malformed("missing :path");
+        }
+        if (!requestTarget(path)) {
+            return malformed("invalid :path");
+        }
+        if (authority != null && !fieldValue(authority)) {
+            return malformed("invalid :authority");
         }
         if (!scheme) {
             return malformed("missing :scheme");
@@ -197,5 +211,42 @@ final class Http2RequestHead {
             n = n * 10 + (c - '0');
         }
         return n;
+    }
+
+    /** RFC 9113 section 8.2.1: no NUL, CR, LF (nor other controls but HTAB, nor DEL), no leading or trailing whitespace. */
+    static boolean fieldValue(String v) {
+        int n = v.length();
+        if (n > 0 && (v.charAt(0) == ' ' || v.charAt(0) == '\t' || v.charAt(n - 1) == ' ' || v.charAt(n - 1) == '\t')) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            char c = v.charAt(i);
+            if (c < 0x20 && c != '\t' || c == 0x7f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A method is a token (RFC 9110 section 9.1). */
+    static boolean token(String v) {
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c <= 0x20 || c >= 0x7f || "\"(),/:;<=>?@[\\]{}".indexOf(c) >= 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The request target goes into an HTTP/1.1 request line: no whitespace, controls or DEL. */
+    static boolean requestTarget(String v) {
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c <= 0x20 || c == 0x7f) {
+                return false;
+            }
+        }
+        return true;
     }
 }

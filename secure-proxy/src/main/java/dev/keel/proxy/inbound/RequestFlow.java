@@ -246,11 +246,14 @@ final class RequestFlow implements RequestStages {
         return b.toString();
     }
 
-    /** Fields a proxy never forwards (RFC 9110 section 7.6.1), and the framing it writes itself. */
+    /**
+     * Fields a proxy never forwards (RFC 9110 section 7.6.1), the framing it writes itself, and {@code
+     * expect}: the decoder has answered it and the whole body goes to the app.
+     */
     static boolean hopByHop(String lowerCaseName) {
         return switch (lowerCaseName) {
             case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
-                    "http2-settings", "content-length" -> true;
+                    "http2-settings", "content-length", "expect" -> true;
             default -> false;
         };
     }
@@ -337,14 +340,18 @@ final class RequestFlow implements RequestStages {
             boolean close) {
         double millis = (System.nanoTime() - ex.startNanos) / 1e6;
         int bodyLength = body.readableBytes();
-        int headBytes = ex.out.respond(status, reason, headers, body, close);
-        long responseBytes = headBytes + (long) bodyLength;
+        // Recorded before the write: once the client has its answer, the line and the metrics exist.
+        // Sizes are counted the same way for both protocols: a 17-byte status line, each field as
+        // "name: value\r\n", the content-length the writer adds, and the body.
+        long responseBytes = 17L + headers.wireLength() + "content-length".length() + 4
+                + Integer.toString(bodyLength).length() + bodyLength;
         info.requestSeries(services, ex.protocol, status, flags).record(millis, ex.requestBytes, responseBytes);
         ex.log.status = status;
         ex.log.flags = flags;
         ex.log.durationMillis = millis;
         ex.log.bytesSent = responseBytes;
         services.accessLog().log(ex.log);
+        ex.out.respond(status, reason, headers, body, close);
     }
 
     /** The request as jwt-authn reads it, without copying. */

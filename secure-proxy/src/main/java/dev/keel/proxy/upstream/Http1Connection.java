@@ -180,7 +180,8 @@ final class Http1Connection extends ChannelInboundHandlerAdapter implements Chan
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        fail(cause, !responseStarted);
+        // A reset after the request went out may follow the app acting on it: not sent twice.
+        fail(cause, !responseStarted && !requestWritten);
         ctx.close();
     }
 

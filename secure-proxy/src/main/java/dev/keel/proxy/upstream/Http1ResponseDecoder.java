@@ -1,5 +1,9 @@
 package dev.keel.proxy.upstream;
 
+import static dev.keel.proxy.http.HttpBytes.hexValue;
+import static dev.keel.proxy.http.HttpBytes.isDigit;
+import static dev.keel.proxy.http.HttpBytes.isOws;
+
 import dev.keel.proxy.http.HeaderList;
 import dev.keel.proxy.http.UpstreamResponse;
 import io.netty.buffer.ByteBuf;
@@ -563,27 +567,6 @@ final class Http1ResponseDecoder {
             }
         }
         return true;
-    }
-
-    private static boolean isDigit(byte b) {
-        return b >= '0' && b <= '9';
-    }
-
-    private static int hexValue(byte b) {
-        if (b >= '0' && b <= '9') {
-            return b - '0';
-        }
-        if (b >= 'a' && b <= 'f') {
-            return b - 'a' + 10;
-        }
-        if (b >= 'A' && b <= 'F') {
-            return b - 'A' + 10;
-        }
-        return -1;
-    }
-
-    private static boolean isOws(byte b) {
-        return b == ' ' || b == '\t';
     }
 
     private IOException tooLarge() {

@@ -126,4 +126,31 @@ class Http1ServerHandlerTest {
         stages.requests.get(1).release();
         ch.finishAndReleaseAll();
     }
+
+    @Test
+    void requestsDecodedBehindAClosingResponseAreNotServed() {
+        HeldStages stages = new HeldStages();
+        List<Object> held = new ArrayList<>();
+        // Holds writes unfinished, as a slow socket does: the connection is still open when the next
+        // request, decoded from the same read, arrives.
+        io.netty.channel.ChannelOutboundHandlerAdapter slowSocket = new io.netty.channel.ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise p) {
+                held.add(msg);
+            }
+        };
+        EmbeddedChannel ch = new EmbeddedChannel(slowSocket, new Http1ServerHandler(stages));
+        ch.writeInbound(request("GET", "/bad", InboundRequest.HTTP_1_1, true));
+        stages.requests.get(0).release();
+        stages.writers.get(0).respond(400, "Bad Request", new HeaderList(), Unpooled.EMPTY_BUFFER, true);
+        InboundRequest behind = request("POST", "/transfer", InboundRequest.HTTP_1_1, true);
+        ch.writeInbound(behind);
+        ch.runPendingTasks();
+        assertThat(stages.requests).as("the POST behind the closing 400 never reaches the pipeline").hasSize(1);
+        assertThat(behind.body.refCnt()).isZero();
+        assertThat(held).hasSize(1);
+        assertThat(((ByteBuf) held.get(0)).toString(StandardCharsets.US_ASCII)).contains("connection: close");
+        ((ByteBuf) held.get(0)).release();
+        ch.finishAndReleaseAll();
+    }
 }
