@@ -106,7 +106,8 @@ class X509SvidIssuerTest {
 
     @Test
     void defaultTtlIs24Hours() throws Exception {
-        Instant now = Instant.parse("2026-11-23T10:00:00Z");
+        // Inside the test CA's validity, which starts at the real time it was made: never a fixed date.
+        Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).plus(Duration.ofMinutes(5));
         IssuedX509Svid svid = issuer(Clock.fixed(now, ZoneOffset.UTC))
                 .issue(new X509SvidParams(ORDERS, KeyPairs.generate(KeyType.EC_P256).getPublic(), Duration.ZERO));
         assertThat(svid.notAfter()).isEqualTo(now.plus(Duration.ofHours(24)));
@@ -116,7 +117,8 @@ class X509SvidIssuerTest {
 
     @Test
     void requestedTtlIsHonouredAndCappedToTheMaximum() throws Exception {
-        Instant now = Instant.parse("2026-11-23T10:00:00Z");
+        // Inside the test CA's validity, which starts at the real time it was made: never a fixed date.
+        Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).plus(Duration.ofMinutes(5));
         X509SvidIssuer issuer = new X509SvidIssuer(ca.signingCa(),
                 IssuancePolicy.DEFAULT.withMaxTtl(Duration.ofHours(48)), Clock.fixed(now, ZoneOffset.UTC));
         PublicKey key = KeyPairs.generate(KeyType.EC_P256).getPublic();
