@@ -16,8 +16,10 @@ interface ResponseWriter {
      * close} when {@code close}), except a {@code content-length} on a bodiless response to HEAD or a
      * 304, which announces the length of the body not sent and is kept as given. {@code close}: HTTP/1.1 closes the connection after writing; HTTP/2
      * ends the stream as usual (the connection stays). {@code reason} is the HTTP/1.1 reason phrase.
-     * Returns the wire size of the status line (or {@code :status}) and the header fields written, for
-     * {@code istio_response_bytes} with the body's length.
+     * Returns the size of the status line (or {@code :status}) and header fields as this protocol wrote
+     * them, 0 when nothing was written. {@link RequestFlow} records {@code istio_response_bytes} before the
+     * write, counted the same way for both protocols, so the line and metrics exist once the client
+     * has its answer.
      */
     int respond(int status, String reason, HeaderList headers, ByteBuf body, boolean close);
 
